@@ -1,0 +1,67 @@
+# Faultline. `make run` runs the whole stack on the embedded stores; `make test` runs every test.
+# Both install what they need (Go modules come through the Go module proxy).
+
+GO      ?= go
+BIN     := bin
+DATA    ?= ./data
+PKGS    := ./...
+GOFLAGS ?=
+export GOFLAGS
+
+.PHONY: all build run test test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps
+
+all: build
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26+ is required: https://go.dev/dl/"; exit 1; }
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN)/faultline ./cmd/faultline
+
+run: build
+	./$(BIN)/faultline -data.dir=$(DATA)
+
+# The whole suite: formatting, vet, unit tests with the race detector, end-to-end tests that
+# start the real binary, and a short run of every fuzz target's seed corpus.
+test: deps fmt-check vet
+	$(GO) test -race -count=1 -timeout=20m $(PKGS)
+
+test-short: deps
+	$(GO) test -count=1 -short $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Fuzz every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
+fuzz: deps
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for fn in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$fn"; $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# Quick benchmarks (under 10 minutes): Go micro-benchmarks, then the ingest load test with
+# telemetrygen against the real binary.
+bench: build bench-go
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -duration=30s
+
+bench-go: deps
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s $(PKGS)
+
+# The 10-million-span run: storage cost and query latency at scale (about 10 minutes or more).
+bench-large: build
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -spans=10000000
+
+GOLANGCI_VERSION ?= v2.6.2
+lint: deps
+	@command -v $(BIN)/golangci-lint >/dev/null || GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	$(BIN)/golangci-lint run $(PKGS)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,425 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/faultline/faultline/internal/apptest"
+)
+
+func TestTracesRoundTripAndRestart(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir())
+	id, sent := sendCheckoutTrace(t, f)
+	requireTraceIntact(t, f, id, sent)
+
+	var services struct{ Services []string }
+	getJSON(t, f, "/api/v1/services", http.StatusOK, &services)
+	require.Subset(t, services.Services, []string{"checkout", "payment"})
+
+	var found struct {
+		Traces []struct {
+			TraceID       string `json:"trace_id"`
+			RootService   string `json:"root_service"`
+			RootOperation string `json:"root_operation"`
+			SpanCount     int    `json:"span_count"`
+			Error         bool   `json:"error"`
+		}
+	}
+	getJSON(t, f, "/api/v1/traces?service=payment&status=error&attr=exception.type=CardDeclined", http.StatusOK, &found)
+	// The attribute is on an event, not the span: no match. The span-level search below matches.
+	require.Empty(t, found.Traces)
+	getJSON(t, f, "/api/v1/traces?service=payment&operation=Charge&status=error", http.StatusOK, &found)
+	require.Len(t, found.Traces, 1)
+	require.Equal(t, id.String(), found.Traces[0].TraceID)
+	require.Equal(t, "checkout", found.Traces[0].RootService)
+	require.Equal(t, "POST /checkout", found.Traces[0].RootOperation)
+	require.Equal(t, 3, found.Traces[0].SpanCount)
+	require.True(t, found.Traces[0].Error)
+
+	var jaeger struct {
+		Data []struct {
+			TraceID   string `json:"traceID"`
+			Spans     []map[string]any
+			Processes map[string]struct {
+				ServiceName string `json:"serviceName"`
+			}
+		}
+	}
+	getJSON(t, f, "/jaeger/api/traces/"+id.String(), http.StatusOK, &jaeger)
+	require.Len(t, jaeger.Data, 1)
+	require.Len(t, jaeger.Data[0].Spans, 3)
+	var names []string
+	for _, p := range jaeger.Data[0].Processes {
+		names = append(names, p.ServiceName)
+	}
+	require.ElementsMatch(t, []string{"checkout", "payment"}, names)
+
+	require.GreaterOrEqual(t, metricValue(t, f, "faultline_spans_stored_total"), 3.0)
+
+	f.Stop()
+	require.Contains(t, f.Logs(), "ingest queue drained")
+	f.Start()
+	requireTraceIntact(t, f, id, sent)
+}
+
+func TestKill9KeepsAcknowledgedSpans(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir())
+	ctx := context.Background()
+	tp, _ := newProvider(t, f, "kill9", false, sdktrace.WithSpanLimits(sdktrace.NewSpanLimits()))
+	tr := tp.Tracer("e2e/kill9")
+	var ids []trace.TraceID
+	for batch := 0; batch < 10; batch++ {
+		for i := 0; i < 50; i++ {
+			c, root := tr.Start(ctx, "root", trace.WithNewRoot())
+			_, child := tr.Start(c, "child")
+			child.End()
+			root.End()
+			ids = append(ids, root.SpanContext().TraceID())
+		}
+		// ForceFlush returns once the collector acknowledged the export.
+		require.NoError(t, tp.ForceFlush(ctx))
+	}
+	f.Kill()
+	f.Start()
+	for _, id := range ids {
+		var got apiTrace
+		getJSON(t, f, "/api/v1/traces/"+id.String(), http.StatusOK, &got)
+		require.Len(t, got.Spans, 2, id.String())
+	}
+}
+
+func TestBadInputGetsClearErrors(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-otlp.max-request-mib=1", "-otlp.max-spans-per-request=100")
+	post := func(contentType string, body []byte) (int, string) {
+		resp, err := f.Client.Post("http://"+f.OTLPHTTP+"/v1/traces", contentType, bytes.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const pb, js = "application/x-protobuf", "application/json"
+	huge := make([]byte, 2<<20)
+	for i := range huge {
+		huge[i] = 'a'
+	}
+	cases := []struct {
+		name, contentType string
+		body              []byte
+		want              int
+		msg               string
+	}{
+		{"malformed protobuf", pb, []byte("\xff\xff\xff\xffgarbage"), 400, ""},
+		{"malformed JSON", js, []byte(`{"resourceSpans": [`), 400, ""},
+		{"empty body", pb, nil, 400, "empty request body"},
+		{"invalid trace ID", js, []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"abc","spanId":"0102030405060708","name":"x"}]}]}]}`), 400, ""},
+		{"empty trace ID", js, []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"","spanId":"0102030405060708","name":"x"}]}]}]}`), 400, "empty trace ID"},
+		{"oversized request", js, append(append([]byte(`{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":{"stringValue":"`), huge...), []byte(`"}}]}}]}`)...), 400, ""},
+		{"too many spans", js, jsonSpans(101), 400, "otlp.max-spans-per-request"},
+		{"unsupported content type", "text/plain", []byte("hello"), 415, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := post(tc.contentType, tc.body)
+			require.Equalf(t, tc.want, code, "body: %s", body)
+			require.Contains(t, body, tc.msg)
+		})
+	}
+
+	t.Run("gRPC", func(t *testing.T) {
+		conn, err := grpc.NewClient(f.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		require.NoError(t, err)
+		defer conn.Close()
+		client := ptraceotlp.NewGRPCClient(conn)
+		ctx := context.Background()
+
+		_, err = client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(pdataSpans(101, 0)))
+		require.Equal(t, codes.InvalidArgument, status.Code(err), "too many spans: %v", err)
+		_, err = client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(pdataSpans(1, 2<<20)))
+		require.Equal(t, codes.ResourceExhausted, status.Code(err), "oversized: %v", err)
+		_, err = client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(pdataSpans(10, 0)))
+		require.NoError(t, err, "a good request after the bad ones")
+	})
+
+	t.Run("query API", func(t *testing.T) {
+		for _, path := range []string{
+			"/api/v1/traces/not-a-trace-id",
+			"/api/v1/traces/00000000000000000000000000000000",
+			"/api/v1/traces?limit=-1",
+			"/api/v1/traces?start=yesterday",
+			"/api/v1/traces?minDuration=2s&maxDuration=1s",
+			"/api/v1/traces?attr=novalue",
+		} {
+			var e struct{ Error string }
+			getJSON(t, f, path, http.StatusBadRequest, &e)
+			require.NotEmpty(t, e.Error, path)
+		}
+		var e struct{ Error string }
+		getJSON(t, f, "/api/v1/traces/0102030405060708090a0b0c0d0e0f10", http.StatusNotFound, &e)
+	})
+
+	require.NoError(t, f.WaitReady(time.Second), "still serving after bad input")
+	code, body := post(js, jsonSpans(3))
+	require.Equal(t, 200, code, body)
+	require.Equal(t, 101.0+101.0, metricValue(t, f, `faultline_spans_refused_total{reason="too_many_spans"}`))
+	require.Equal(t, 1.0, metricValue(t, f, `faultline_spans_refused_total{reason="invalid_id"}`))
+}
+
+func TestFullQueueTellsClientsToBackOff(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-ingest.queue.max-spans=1", "-ingest.queue.writers=1")
+	body := jsonSpans(500)
+	var ok, throttled atomic.Int64
+	var retryAfter atomic.Value
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && throttled.Load() < 5 {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+f.OTLPHTTP+"/v1/traces", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusOK:
+					ok.Add(1)
+				case http.StatusTooManyRequests:
+					throttled.Add(1)
+					retryAfter.Store(resp.Header.Get("Retry-After"))
+				default:
+					t.Errorf("unexpected status %d", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.GreaterOrEqual(t, throttled.Load(), int64(1), "a full queue must answer 429")
+	require.Equal(t, "1", retryAfter.Load())
+	require.Positive(t, ok.Load())
+	// Every acknowledged request is stored; every refused one is counted, none silently lost.
+	require.Equal(t, float64(500*ok.Load()), metricValue(t, f, "faultline_spans_stored_total"))
+	require.Equal(t, float64(500*throttled.Load()), metricValue(t, f, `faultline_spans_refused_total{reason="queue_full"}`))
+}
+
+func TestTLSAndTokens(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	const token = "s3cret-token-value"
+	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"),
+		"-otlp.tls-cert-file="+certFile, "-otlp.tls-key-file="+keyFile, "-otlp.auth-token="+token,
+		"-http.tls-cert-file="+certFile, "-http.tls-key-file="+keyFile, "-http.auth-token="+token)
+	ctx := context.Background()
+	export := func(headers map[string]string) error {
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(f.GRPCAddr),
+			otlptracegrpc.WithTLSCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "localhost"})),
+			otlptracegrpc.WithHeaders(headers), otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
+		require.NoError(t, err)
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+		defer tp.Shutdown(ctx)
+		_, span := tp.Tracer("tls").Start(ctx, "secure")
+		span.End()
+		return tp.ForceFlush(ctx)
+	}
+	// The syncer exports on End; errors surface through the global handler, so check the store.
+	require.NoError(t, export(map[string]string{"authorization": "Bearer " + token}))
+	waitFor(t, 10*time.Second, func() bool { return metricValueWithToken(t, f, token, "faultline_spans_stored_total") == 1 }, "span stored over TLS with token")
+	_ = export(map[string]string{"authorization": "Bearer wrong"})
+	_ = export(nil)
+	require.Equal(t, 1.0, metricValueWithToken(t, f, token, "faultline_spans_stored_total"), "no token, no spans")
+
+	resp, err := f.Client.Get(f.URL("/api/v1/services"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, err = f.Client.Get(f.URL("/ready"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "/ready stays open for probes")
+
+	resp, err = http.Post("http://"+f.OTLPHTTP+"/v1/traces", "application/json", bytes.NewReader(jsonSpans(1)))
+	if err == nil {
+		resp.Body.Close()
+		require.NotEqual(t, http.StatusOK, resp.StatusCode, "plain HTTP must not be accepted when TLS is on")
+	}
+	require.NotContains(t, f.Logs(), token, "the token must never be logged")
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	good := write("good.yaml", "target: all\notlp:\n  limits:\n    max_spans_per_request: 10\nspanstore:\n  retention: 48h\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown flag", []string{"-no.such.flag=1"}, 2, "no.such.flag"},
+		{"bad flag value", []string{"-otlp.max-spans-per-request=0"}, 2, "otlp.max-spans-per-request"},
+		{"bad target", []string{"-target=everything"}, 2, `target "everything"`},
+		{"unknown YAML key", []string{"-config.file=" + write("bad.yaml", "otlp:\n  grpc_adress: :4317\n")}, 2, "grpc_adress"},
+		{"bad YAML value", []string{"-config.file=" + write("badval.yaml", "spanstore:\n  retention: forever\n")}, 2, "forever"},
+		{"missing file", []string{"-config.file=" + filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
+		{"verify good file", []string{"-config.file=" + good, "-config.verify"}, 0, "configuration is valid"},
+		{"flag overrides file", []string{"-config.file=" + good, "-otlp.max-spans-per-request=0", "-config.verify"}, 2, "otlp.max-spans-per-request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := apptest.RunFaultline(faultlineBin, tc.args...)
+			require.Equal(t, tc.code, code, out)
+			require.Contains(t, out, tc.want)
+		})
+	}
+
+	t.Run("second process on the same data dir", func(t *testing.T) {
+		f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"))
+		code, out := apptest.RunFaultline(faultlineBin, "-data.dir="+f.DataDir, "-http.addr=127.0.0.1:0", "-otlp.grpc.addr=127.0.0.1:0", "-otlp.http.addr=127.0.0.1:0")
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "open span store")
+	})
+	t.Run("port in use", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		code, out := apptest.RunFaultline(faultlineBin, "-data.dir="+filepath.Join(dir, "data2"), "-http.addr="+l.Addr().String(), "-otlp.grpc.addr=127.0.0.1:0", "-otlp.http.addr=127.0.0.1:0")
+		require.Equal(t, 1, code, out)
+		require.Contains(t, out, "listen on http.addr")
+	})
+}
+
+// jsonSpans is an OTLP/JSON request with n spans of distinct traces.
+func jsonSpans(n int) []byte {
+	b, err := (&ptrace.JSONMarshaler{}).MarshalTraces(pdataSpans(n, 0))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var traceSeq atomic.Uint64
+
+// pdataSpans builds n root spans of distinct new traces; pad adds an attribute of that size.
+func pdataSpans(n, pad int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "raw-client")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	now := time.Now()
+	for i := 0; i < n; i++ {
+		s := spans.AppendEmpty()
+		seq := traceSeq.Add(1)
+		var tid [16]byte
+		copy(tid[:], fmt.Sprintf("%08x", now.UnixNano()&0xffffffff))
+		tid[15], tid[14], tid[13] = byte(seq), byte(seq>>8), byte(seq>>16)
+		s.SetTraceID(pcommon.TraceID(tid))
+		s.SetSpanID(pcommon.SpanID([8]byte{1, 2, 3, 4, 5, 6, 7, byte(i + 1)}))
+		s.SetName("raw")
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
+		if pad > 0 {
+			s.Attributes().PutStr("pad", strings.Repeat("x", pad))
+		}
+	}
+	return td
+}
+
+func metricValue(t *testing.T, f *apptest.Faultline, series string) float64 {
+	return metricValueWithToken(t, f, "", series)
+}
+
+// metricValueWithToken reads one series from /metrics: a name, or a name with its labels
+// exactly as exposed.
+func metricValueWithToken(t *testing.T, f *apptest.Faultline, token, series string) float64 {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.URL("/metrics"), nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := f.Client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			_, err := fmt.Sscan(rest, &v)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	t.Fatalf("series %s not in /metrics", series)
+	return 0
+}
+
+// selfSignedCert writes a certificate for localhost/127.0.0.1 and returns its files and a pool
+// trusting it.
+func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}

@@ -1,0 +1,91 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/grafana/dskit/modules"
+	"github.com/grafana/dskit/services"
+
+	"github.com/faultline/faultline/collector"
+	"github.com/faultline/faultline/internal/server"
+	"github.com/faultline/faultline/internal/spanstore"
+	"github.com/faultline/faultline/query"
+)
+
+// Module names; the user-visible ones are the targets.
+const (
+	Server    = "server"
+	SpanStore = "spanstore"
+	Collector = "collector"
+	Query     = "query"
+	All       = "all"
+)
+
+// Targets are the values -target accepts.
+var Targets = []string{All, Collector, Query}
+
+func (a *App) setupModules() (*modules.Manager, error) {
+	mm := modules.NewManager(a.gokitLogger)
+	mm.RegisterModule(Server, a.initServer, modules.UserInvisibleModule)
+	mm.RegisterModule(SpanStore, a.initSpanStore, modules.UserInvisibleModule)
+	mm.RegisterModule(Collector, a.initCollector)
+	mm.RegisterModule(Query, a.initQuery)
+	mm.RegisterModule(All, nil)
+
+	// Stopping follows these edges backwards: receivers stop and drain into the store
+	// before the store closes, and the HTTP server (with /ready) goes last.
+	deps := map[string][]string{
+		SpanStore: {Server},
+		Collector: {Server, SpanStore},
+		Query:     {Server, SpanStore},
+		All:       {Collector, Query},
+	}
+	for mod, on := range deps {
+		if err := mm.AddDependency(mod, on...); err != nil {
+			return nil, err
+		}
+	}
+	return mm, nil
+}
+
+func (a *App) initServer() (services.Service, error) {
+	s, err := server.New(a.cfg.Server, a.logger.With("module", Server), a.registry)
+	if err != nil {
+		return nil, err
+	}
+	a.server = s
+	return s, nil
+}
+
+func (a *App) initSpanStore() (services.Service, error) {
+	// The query target only reads: it may be pointed at the data dir of a stopped collector.
+	readOnly := a.cfg.Target == Query
+	store, err := spanstore.Open(a.cfg.SpanStore, filepath.Join(a.cfg.DataDir, "spans"), readOnly, a.logger.With("module", SpanStore), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("open span store: %w", err)
+	}
+	a.store = store
+	running := store.RunRetention
+	if readOnly {
+		running = func(ctx context.Context) error { <-ctx.Done(); return nil }
+	}
+	return services.NewBasicService(nil, running, func(error) error {
+		// Runs after the collector stopped, so every acknowledged span is in the store.
+		return store.Close()
+	}), nil
+}
+
+func (a *App) initCollector() (services.Service, error) {
+	return collector.New(a.cfg.OTLP, a.store, a.logger.With("module", Collector), a.registry)
+}
+
+func (a *App) initQuery() (services.Service, error) {
+	api, err := query.NewAPI(a.cfg.Query, a.store, a.logger.With("module", Query), a.registry)
+	if err != nil {
+		return nil, err
+	}
+	api.Register(a.server.Mux())
+	return services.NewIdleService(nil, nil), nil
+}
