@@ -5,7 +5,7 @@
 //
 // An embedded, pure-Go LSM key-value store: sorted keys give cheap prefix and range scans
 // (a trace, a service's time range), batches commit atomically with one fsync for many spans,
-// blocks are compressed (zstd here, 32 KiB blocks) with key prefix compression, range
+// blocks are compressed (zstd level 1 below L0, 32 KiB blocks) with key prefix compression, range
 // deletions drop whole expired files, and it is what CockroachDB runs in production. No cgo,
 // no separate process, one directory to back up.
 //
