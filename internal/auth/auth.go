@@ -53,27 +53,32 @@ func GRPCServerOptions(token string) []grpc.ServerOption {
 	if token == "" {
 		return nil
 	}
-	check := func(ctx context.Context) error {
-		md, _ := metadata.FromIncomingContext(ctx)
-		for _, v := range md.Get("authorization") {
-			if Valid(v, token) {
-				return nil
-			}
-		}
-		return status.Error(codes.Unauthenticated, "missing or invalid bearer token")
-	}
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			if err := check(ctx); err != nil {
-				return nil, err
-			}
-			return h(ctx, req)
-		}),
+		grpc.ChainUnaryInterceptor(unaryInterceptor(token)),
 		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			if err := check(ss.Context()); err != nil {
+			if err := checkMetadata(ss.Context(), token); err != nil {
 				return err
 			}
 			return h(srv, ss)
 		}),
 	}
+}
+
+func unaryInterceptor(token string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if err := checkMetadata(ctx, token); err != nil {
+			return nil, err
+		}
+		return h(ctx, req)
+	}
+}
+
+func checkMetadata(ctx context.Context, token string) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if Valid(v, token) {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "missing or invalid bearer token")
 }
