@@ -423,3 +423,23 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+func TestCollectorAndQueryTargets(t *testing.T) {
+	dir := t.TempDir()
+	col := apptest.StartFaultline(t, faultlineBin, dir, "-target=collector")
+	id, sent := sendCheckoutTrace(t, col)
+	resp, err := col.Client.Get(col.URL("/api/v1/services"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the collector target serves no query API")
+	require.Equal(t, 3.0, metricValue(t, col, "faultline_spans_stored_total"))
+	col.Stop()
+
+	q := apptest.StartFaultline(t, faultlineBin, dir, "-target=query")
+	requireTraceIntact(t, q, id, sent)
+	conn, err := net.DialTimeout("tcp", q.GRPCAddr, time.Second)
+	if err == nil {
+		conn.Close()
+	}
+	require.Error(t, err, "the query target runs no OTLP receiver")
+}
