@@ -1,0 +1,270 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is everything one harness run measured. Counters are deltas over the run.
+type Result struct {
+	// How the load was generated.
+	Senders             int     // telemetrygen processes side by side
+	Workers             int     // span generators over all senders
+	Rate                float64 // per worker; 0 is unthrottled
+	BatchSize           int
+	TelemetrygenVersion string
+	CPUs                int
+	SpansTarget         int64         // 0 for a timed run
+	SendTime            time.Duration // telemetrygen running, summed over invocations
+	// IngestWindow runs from the first telemetrygen start to the last rise of the stored
+	// counter, so spans still queued when the sender stopped are counted in time too.
+	IngestWindow time.Duration
+
+	Received        float64
+	Stored          float64
+	Refused         float64
+	RefusedByReason map[string]float64
+
+	// DiskSettleTime is how long after the ingest window the harness waited for the store's
+	// size to stop changing; CPU, memory and disk are read after it.
+	DiskSettleTime time.Duration
+
+	// faultline's CPU (user+system, all threads) from the start of sending until the store
+	// settled, and its peak RSS.
+	CPUSeconds float64
+	PeakRSS    uint64
+	// SenderCPUSeconds is telemetrygen's CPU, for context only: on a small machine the
+	// senders compete with faultline for the same cores.
+	SenderCPUSeconds float64
+
+	DiskBytesMetric  float64 // faultline_spanstore_disk_bytes after ingest
+	DiskMetricExists bool
+	DiskBytesWalk    int64 // sum of file sizes under the data dir after ingest
+	DiskBytesSST     int64 // of which *.sst files
+	DiskBytesWAL     int64 // of which *.log files (write-ahead log)
+
+	TracesFound int // trace IDs returned by the search used to pick lookups
+	TraceByID   Latency
+	Search      Latency
+
+	Warnings []string
+}
+
+// SpansPerSecond is spans stored per second of the ingest window.
+func (r *Result) SpansPerSecond() float64 {
+	if r.IngestWindow <= 0 {
+		return 0
+	}
+	return r.Stored / r.IngestWindow.Seconds()
+}
+
+// CPUMicrosPerSpan is faultline's CPU time per stored span.
+func (r *Result) CPUMicrosPerSpan() float64 {
+	if r.Stored <= 0 {
+		return math.NaN()
+	}
+	return r.CPUSeconds * 1e6 / r.Stored
+}
+
+// CPUSecondsPerMillion is faultline's CPU time per million stored spans (numerically the
+// same as microseconds per span).
+func (r *Result) CPUSecondsPerMillion() float64 { return r.CPUMicrosPerSpan() }
+
+// DiskBytesPerSpan is the span store's size per stored span, from the metric when faultline
+// exports it and from the data dir otherwise.
+func (r *Result) DiskBytesPerSpan() float64 {
+	if r.Stored <= 0 {
+		return math.NaN()
+	}
+	if r.DiskMetricExists {
+		return r.DiskBytesMetric / r.Stored
+	}
+	return float64(r.DiskBytesWalk) / r.Stored
+}
+
+// perSecond is v divided by d in seconds: CPU seconds over a window are cores used.
+func perSecond(v float64, d time.Duration) float64 {
+	if d <= 0 {
+		return math.NaN()
+	}
+	return v / d.Seconds()
+}
+
+// Goal is one target from the project's performance goals and whether the run met it.
+type Goal struct {
+	Name  string
+	Text  string // the goal as written in the table, e.g. "≥ 100,000"
+	Known bool   // false when the run could not measure it
+	Met   bool
+}
+
+func (g Goal) cell() string {
+	switch {
+	case !g.Known:
+		return g.Text + " — not measured"
+	case g.Met:
+		return g.Text + " — met"
+	default:
+		return g.Text + " — **missed**"
+	}
+}
+
+// Goals evaluates the run against the targets.
+func (r *Result) Goals() []Goal {
+	stored := r.Stored > 0
+	cpu := r.CPUMicrosPerSpan()
+	disk := r.DiskBytesPerSpan()
+	return []Goal{
+		{Name: "throughput", Text: "≥ 100,000", Known: stored, Met: r.SpansPerSecond() >= 100_000},
+		{Name: "cpu", Text: "< 10", Known: stored, Met: cpu < 10},
+		{Name: "disk", Text: "< 80", Known: stored, Met: disk < 80},
+		{Name: "trace-by-id", Text: "p99 < 20", Known: r.TraceByID.N > 0, Met: r.TraceByID.P99 < 20*time.Millisecond},
+		{Name: "search", Text: "p99 < 200", Known: r.Search.N > 0, Met: r.Search.P99 < 200*time.Millisecond},
+	}
+}
+
+// WriteMarkdown writes the run as a Markdown table (metric | value | goal) followed by the
+// one-line summary.
+func (r *Result) WriteMarkdown(w io.Writer) error {
+	goals := map[string]Goal{}
+	for _, g := range r.Goals() {
+		goals[g.Name] = g
+	}
+	mode := "timed run"
+	if r.SpansTarget > 0 {
+		mode = "target " + thousands(float64(r.SpansTarget)) + " spans"
+	}
+	var b strings.Builder
+	rate := "unthrottled"
+	if r.Rate > 0 {
+		rate = thousands(r.Rate) + " spans/s each"
+	}
+	fmt.Fprintf(&b, "Load: telemetrygen %s traces over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.\n\n",
+		r.TelemetrygenVersion, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
+	b.WriteString("| metric | value | goal |\n|---|---:|---|\n")
+	row := func(metric, value, goal string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", metric, value, goal) }
+
+	row("spans stored (received / refused)",
+		fmt.Sprintf("%s (%s / %s)", thousands(r.Stored), thousands(r.Received), thousands(r.Refused)), refusedNote(r.RefusedByReason))
+	row("ingest window, s (senders ran; store settled after)",
+		fmt.Sprintf("%s (%s; +%s)", fixed(r.IngestWindow.Seconds(), 1), fixed(r.SendTime.Seconds(), 1), fixed(r.DiskSettleTime.Seconds(), 1)), "")
+	row("ingest throughput, spans/s stored", thousands(r.SpansPerSecond()), goals["throughput"].cell())
+	row("faultline CPU, s per million spans", fixed(r.CPUSecondsPerMillion(), 2), "")
+	row("faultline CPU, µs per span", fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"].cell())
+	row("CPU use, cores: faultline until settled (telemetrygen while sending)",
+		fmt.Sprintf("%s (%s)", fixed(perSecond(r.CPUSeconds, r.IngestWindow+r.DiskSettleTime), 2), fixed(perSecond(r.SenderCPUSeconds, r.SendTime), 2)),
+		fmt.Sprintf("context: %d CPUs", r.CPUs))
+	row("faultline peak RSS (VmHWM), MiB", fixed(float64(r.PeakRSS)/(1<<20), 0), "")
+	diskSource := "`faultline_spanstore_disk_bytes`"
+	if !r.DiskMetricExists {
+		diskSource = "data dir; metric absent"
+	}
+	row("disk, bytes per stored span ("+diskSource+")", fixed(r.DiskBytesPerSpan(), 1), goals["disk"].cell())
+	perSpan := func(n int64) string {
+		if r.Stored <= 0 {
+			return "n/a"
+		}
+		return fixed(float64(n)/r.Stored, 1)
+	}
+	row("disk, bytes per stored span (data dir file sizes)", perSpan(r.DiskBytesWalk), "cross-check")
+	row("… of which sorted tables (*.sst) / write-ahead log (*.log)", perSpan(r.DiskBytesSST)+" / "+perSpan(r.DiskBytesWAL), "WAL is bounded, tables grow")
+	row(fmt.Sprintf("trace by ID, p50 / p99 / max ms (%d lookups)", r.TraceByID.N+r.TraceByID.Errors),
+		latencyCell(r.TraceByID), goals["trace-by-id"].cell())
+	row(fmt.Sprintf("service + time search, p50 / p99 / max ms (%d searches)", r.Search.N+r.Search.Errors),
+		latencyCell(r.Search), goals["search"].cell())
+	b.WriteString("\n")
+	b.WriteString(r.Summary())
+	b.WriteString("\n")
+	for _, w := range r.Warnings {
+		b.WriteString("warning: " + w + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is one line: the headline numbers and how many goals were met.
+func (r *Result) Summary() string {
+	met, total := 0, 0
+	var missed []string
+	for _, g := range r.Goals() {
+		total++
+		if g.Known && g.Met {
+			met++
+		} else {
+			missed = append(missed, g.Name)
+		}
+	}
+	s := fmt.Sprintf("Summary: %d/%d goals met — %s spans stored at %s spans/s, %s µs CPU/span, %s B/span on disk, peak RSS %s MiB, trace-by-ID p99 %s ms, search p99 %s ms",
+		met, total, thousands(r.Stored), thousands(r.SpansPerSecond()), fixed(r.CPUMicrosPerSpan(), 2),
+		fixed(r.DiskBytesPerSpan(), 1), fixed(float64(r.PeakRSS)/(1<<20), 0),
+		ms(r.TraceByID.P99, r.TraceByID.N), ms(r.Search.P99, r.Search.N))
+	if len(missed) > 0 {
+		s += " (not met or not measured: " + strings.Join(missed, ", ") + ")"
+	}
+	return s + "."
+}
+
+func refusedNote(byReason map[string]float64) string {
+	var parts []string
+	for reason, n := range byReason {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %s", reason, thousands(n)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	sort.Strings(parts)
+	return "refused " + strings.Join(parts, ", ")
+}
+
+func latencyCell(l Latency) string {
+	if l.N == 0 {
+		return fmt.Sprintf("n/a (%d failed)", l.Errors)
+	}
+	s := fmt.Sprintf("%s / %s / %s", ms(l.P50, l.N), ms(l.P99, l.N), ms(l.Max, l.N))
+	if l.Errors > 0 {
+		s += fmt.Sprintf(" (%d failed)", l.Errors)
+	}
+	return s
+}
+
+func ms(d time.Duration, n int) string {
+	if n == 0 {
+		return "n/a"
+	}
+	return fixed(float64(d)/float64(time.Millisecond), 2)
+}
+
+func fixed(v float64, prec int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// thousands formats v rounded to an integer with commas: 1234567.8 -> "1,234,568".
+func thousands(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	n := int64(math.Round(v))
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return sign + b.String()
+}
