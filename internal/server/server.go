@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +74,12 @@ func New(cfg Config, logger *slog.Logger, gatherer prometheus.Gatherer) (*Server
 	s := &Server{cfg: cfg, logger: logger, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /ready", s.serveReady)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	// Profiles, for "where does the CPU go" under load; behind the token like everything else.
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.srv = &http.Server{
 		Handler:           auth.HTTP(cfg.AuthToken, s.mux, "/ready"),
 		ReadHeaderTimeout: 10 * time.Second,

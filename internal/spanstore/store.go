@@ -129,7 +129,12 @@ func pebbleOptions(readOnly bool, logger *slog.Logger) *pebble.Options {
 		// memtable: a fixed ~100 MiB of disk with 32 MiB memtables.
 		MemTableStopWritesThreshold: 2,
 		CacheSize:                   64 << 20,
-		Logger:                      pebbleLogger{logger},
+		// Fewer, larger levels: less rewriting of the random-keyed trace index by compactions.
+		// Measured with loadtest/ingestbench: 7.26 -> 7.00 µs of CPU per span at 10M spans,
+		// 6.09 -> 5.31 at 4M.
+		L0CompactionThreshold: 8,
+		LBaseMaxBytes:         512 << 20,
+		Logger:                pebbleLogger{logger},
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 32 << 10
