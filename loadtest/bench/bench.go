@@ -1,7 +1,8 @@
 // Package bench is the trace-ingest benchmark behind loadtest/cmd/ingestbench: it starts the
-// real faultline binary on 127.0.0.1, drives it with the OpenTelemetry project's telemetrygen
-// over OTLP/gRPC, and reports throughput, faultline's CPU, memory and disk per span, and the
-// latency of trace queries afterwards, as a Markdown table.
+// real faultline binary on 127.0.0.1, drives it over OTLP/gRPC with the OpenTelemetry
+// project's telemetrygen or with an in-process replay generator of the same trace shape,
+// and reports throughput, faultline's CPU, memory and disk per span, and the latency of
+// trace queries afterwards, as a Markdown table.
 package bench
 
 import (
@@ -33,6 +34,7 @@ const (
 
 // Config is the harness's configuration, all from flags.
 type Config struct {
+	Generator           string
 	Faultline           string
 	FaultlineArgs       StringList
 	Telemetrygen        string
@@ -59,6 +61,7 @@ type Config struct {
 
 // RegisterFlags registers the harness's flags and sets their defaults.
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.Generator, "generator", GeneratorTelemetrygen, "Load generator: telemetrygen (the OpenTelemetry project's, as -senders processes) or replay (telemetrygen-shaped traces sent from -senders goroutines in this process, at a fraction of the CPU per span; -workers, -rate and -telemetrygen.* do not apply).")
 	f.StringVar(&c.Faultline, "faultline", "bin/faultline", "The faultline binary to measure (built beforehand, e.g. by make build).")
 	f.Var(&c.FaultlineArgs, "faultline.arg", "Extra flag passed to faultline, e.g. -faultline.arg=-spanstore.retention=1h (repeatable).")
 	f.StringVar(&c.Telemetrygen, "telemetrygen", "", "The telemetrygen binary; default <module root>/bin/telemetrygen, installed there with go install if missing.")
@@ -67,10 +70,10 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Service, "service", "telemetrygen", "Service name telemetrygen reports and the query phase searches for.")
 	f.IntVar(&c.Senders, "senders", 2, "telemetrygen processes run side by side. Each has one OTLP exporter that sends one batch at a time and waits for faultline's acknowledgement (given once the spans are durable), so this is the number of export requests in flight.")
 	f.IntVar(&c.Workers, "workers", 4, "Span-generating goroutines (telemetrygen --workers), split evenly over the senders (at least 1 each).")
-	f.Float64Var(&c.Rate, "rate", 0, "Spans per second per worker (telemetrygen --rate); 0 is unthrottled.")
+	f.Float64Var(&c.Rate, "rate", 0, "Spans per second per worker (telemetrygen --rate); 0 is unthrottled. telemetrygen only.")
 	f.IntVar(&c.BatchSize, "batch-size", 2048, "Most spans per OTLP export request (telemetrygen --batch-size). 2048 is the largest that takes effect: the SDK's batch processor holds 2048 spans and drops the rest when its exporter lags.")
 	f.DurationVar(&c.Duration, "duration", 30*time.Second, "How long to send, when -spans is 0.")
-	f.Int64Var(&c.Spans, "spans", 0, "If > 0, send until faultline has accepted this many spans (telemetrygen is run repeatedly), instead of for -duration.")
+	f.Int64Var(&c.Spans, "spans", 0, "If > 0, send until faultline has accepted this many spans (telemetrygen is run repeatedly; replay stops after sending this many), instead of for -duration.")
 	f.DurationVar(&c.MaxTime, "max-time", 2*time.Hour, "Upper bound on the sending phase of a -spans run.")
 	f.IntVar(&c.Lookups, "lookups", 200, "Trace-by-ID requests timed after ingest.")
 	f.IntVar(&c.Searches, "searches", 50, "Service + time range searches timed after ingest.")
@@ -86,6 +89,21 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
+	switch c.Generator {
+	case GeneratorTelemetrygen:
+	case GeneratorReplay:
+		if c.Rate != 0 {
+			errs = append(errs, errors.New("-rate applies only to -generator=telemetrygen (replay is unthrottled)"))
+		}
+		if len(c.TelemetrygenArgs) > 0 {
+			errs = append(errs, errors.New("-telemetrygen.arg applies only to -generator=telemetrygen"))
+		}
+		if c.BatchSize < replaySpansPerTrace {
+			errs = append(errs, fmt.Errorf("-batch-size must be at least %d with -generator=replay", replaySpansPerTrace))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("-generator must be %s or %s, not %q", GeneratorTelemetrygen, GeneratorReplay, c.Generator))
+	}
 	if c.Faultline == "" {
 		errs = append(errs, errors.New("-faultline is required"))
 	}
@@ -142,12 +160,15 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	replay := cfg.Generator == GeneratorReplay
 	tg := cfg.Telemetrygen
 	if tg == "" {
 		tg = filepath.Join(ModuleRoot(), "bin", "telemetrygen")
 	}
-	if err := EnsureTelemetrygen(ctx, tg, cfg.TelemetrygenVersion, os.Stderr); err != nil {
-		return nil, err
+	if !replay {
+		if err := EnsureTelemetrygen(ctx, tg, cfg.TelemetrygenVersion, os.Stderr); err != nil {
+			return nil, err
+		}
 	}
 
 	tmp, err := os.MkdirTemp(cfg.TmpDir, "ingestbench-")
@@ -166,8 +187,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	dataDir := filepath.Join(tmp, "data")
 
 	res := &Result{
-		Senders: cfg.Senders, Workers: max(cfg.Workers, cfg.Senders), Rate: cfg.Rate, BatchSize: cfg.BatchSize, CPUs: runtime.NumCPU(), SpansTarget: cfg.Spans,
-		TelemetrygenVersion: BinaryModuleVersion(ctx, tg),
+		Generator: cfg.Generator,
+		Senders:   cfg.Senders, Workers: max(cfg.Workers, cfg.Senders), Rate: cfg.Rate, BatchSize: cfg.BatchSize, CPUs: runtime.NumCPU(), SpansTarget: cfg.Spans,
+	}
+	if replay {
+		res.Workers, res.BatchSize = cfg.Senders, ReplayTraces(cfg.BatchSize)*replaySpansPerTrace
+	} else {
+		res.TelemetrygenVersion = BinaryModuleVersion(ctx, tg)
 	}
 	clk := ClockTicks()
 
@@ -201,24 +227,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 		return nil, err
 	}
 
-	runs := make([]TelemetrygenRun, cfg.Senders)
-	var tgLogs []string
-	for i := range runs {
-		path := filepath.Join(tmp, fmt.Sprintf("telemetrygen-%d.log", i+1))
-		logFile, err := os.Create(path) //nolint:gosec // a file in the harness's own temp dir
-		if err != nil {
-			return nil, fmt.Errorf("create telemetrygen log: %w", err)
-		}
-		defer func() { _ = logFile.Close() }()
-		tgLogs = append(tgLogs, path)
-		runs[i] = TelemetrygenRun{
-			Bin: tg, Endpoint: fl.GRPCAddr, Workers: SplitWorkers(cfg.Workers, cfg.Senders, i), Rate: cfg.Rate,
-			BatchSize: cfg.BatchSize, Extra: append([]string{"--service=" + cfg.Service}, cfg.TelemetrygenArgs...), Log: logFile,
-		}
-	}
 	sendStart := time.Now()
-	if err := send(ctx, cfg, runs, fl, m0, res, logger); err != nil {
-		return nil, fmt.Errorf("%w\nfaultline log tail:\n%s\ntelemetrygen log tail (%s):\n%s", err, fl.LogTail(2048), tgLogs[0], fileTail(tgLogs[0], 2048))
+	if replay {
+		if err := sendReplay(ctx, cfg, fl, m0, res, logger); err != nil {
+			return nil, fmt.Errorf("%w\nfaultline log tail:\n%s", err, fl.LogTail(2048))
+		}
+	} else if err := sendTelemetrygen(ctx, cfg, tg, tmp, fl, m0, res, logger); err != nil {
+		return nil, err
 	}
 	sendEnd := time.Now()
 
@@ -330,6 +345,85 @@ func RunAll(ctx context.Context, runs []TelemetrygenRun, d time.Duration) (time.
 		total += c
 	}
 	return total, errors.Join(errs...)
+}
+
+// sendTelemetrygen runs -senders telemetrygen processes (logs in tmp) through send; an error
+// carries the tails of faultline's and the first telemetrygen's logs.
+func sendTelemetrygen(ctx context.Context, cfg Config, tg, tmp string, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
+	runs := make([]TelemetrygenRun, cfg.Senders)
+	var tgLogs []string
+	for i := range runs {
+		path := filepath.Join(tmp, fmt.Sprintf("telemetrygen-%d.log", i+1))
+		logFile, err := os.Create(path) //nolint:gosec // a file in the harness's own temp dir
+		if err != nil {
+			return fmt.Errorf("create telemetrygen log: %w", err)
+		}
+		defer func() { _ = logFile.Close() }()
+		tgLogs = append(tgLogs, path)
+		runs[i] = TelemetrygenRun{
+			Bin: tg, Endpoint: fl.GRPCAddr, Workers: SplitWorkers(cfg.Workers, cfg.Senders, i), Rate: cfg.Rate,
+			BatchSize: cfg.BatchSize, Extra: append([]string{"--service=" + cfg.Service}, cfg.TelemetrygenArgs...), Log: logFile,
+		}
+	}
+	if err := send(ctx, cfg, runs, fl, m0, res, logger); err != nil {
+		return fmt.Errorf("%w\nfaultline log tail:\n%s\ntelemetrygen log tail (%s):\n%s", err, fl.LogTail(2048), tgLogs[0], fileTail(tgLogs[0], 2048))
+	}
+	return nil
+}
+
+// sendReplay runs the in-process replay generator once, for cfg.Duration or (with
+// cfg.Spans) until it has sent cfg.Spans spans, at most cfg.MaxTime.
+func sendReplay(ctx context.Context, cfg Config, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
+	rc := ReplayConfig{
+		Endpoint: fl.GRPCAddr, Service: cfg.Service, Senders: cfg.Senders, BatchSize: cfg.BatchSize,
+		Duration: cfg.Duration, Spans: cfg.Spans, Logger: logger,
+		Alive: func() error {
+			if fl.Exited() {
+				return errors.New("faultline exited during the run")
+			}
+			return nil
+		},
+	}
+	if cfg.Spans > 0 {
+		rc.Duration = cfg.MaxTime
+	}
+	logger.Info("running replay generator", "senders", cfg.Senders, "spans_per_request", res.BatchSize, "duration", rc.Duration, "spans", cfg.Spans)
+	st, err := RunReplay(ctx, rc)
+	res.SendTime = st.Elapsed
+	res.SenderCPUSeconds = st.CPU.Seconds()
+	res.Retries = st.Retries
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	if fl.Exited() {
+		return errors.New("faultline exited during the run")
+	}
+	if !st.CPUKnown {
+		res.Warnings = append(res.Warnings, "the replay generator's CPU time cannot be read on this platform (shown as 0)")
+	}
+	m, err := fl.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	received := m.Value(MetricReceived) - m0.Value(MetricReceived)
+	accepted := received - (m.Value(MetricRefused) - m0.Value(MetricRefused))
+	if received == 0 {
+		return fmt.Errorf("the replay generator ran for %s (%d requests acknowledged) but faultline received no spans", st.Elapsed.Round(time.Millisecond), st.Requests)
+	}
+	logger.Info("replay done", "requests", st.Requests, "spans_acknowledged", st.Spans, "retries", st.Retries, "generator_cpu_s", st.CPU.Seconds())
+	if st.Rejected > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("faultline reported %s spans rejected in partial-success responses", thousands(float64(st.Rejected))))
+	}
+	if accepted != float64(st.Spans) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the replay generator had %s spans acknowledged but faultline counts %s accepted (received - refused)", thousands(float64(st.Spans)), thousands(accepted)))
+	}
+	if cfg.Spans > 0 && st.Spans < cfg.Spans {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s spans sent", cfg.MaxTime, thousands(float64(st.Spans)), thousands(float64(cfg.Spans))))
+	}
+	return nil
 }
 
 // send runs the senders once for cfg.Duration, or repeatedly until faultline has accepted

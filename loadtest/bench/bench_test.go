@@ -17,6 +17,14 @@ func TestConfigFlags(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
+	if c.Generator != GeneratorTelemetrygen {
+		t.Fatalf("default generator = %q, want telemetrygen", c.Generator)
+	}
+	replay := c
+	replay.Generator = GeneratorReplay
+	if err := replay.Validate(); err != nil {
+		t.Fatalf("replay with defaults invalid: %v", err)
+	}
 	if c.Faultline != "bin/faultline" || c.Workers != 4 || c.Senders != 2 || c.BatchSize != 2048 || c.Rate != 0 || c.Duration != 30*time.Second || c.Spans != 0 || c.Lookups != 200 || c.Searches != 50 {
 		t.Fatalf("defaults = %+v", c)
 	}
@@ -35,6 +43,10 @@ func TestConfigFlags(t *testing.T) {
 		func(c *Config) { c.Settle = 0 },
 		func(c *Config) { c.Senders = 0 },
 		func(c *Config) { c.Rate = -1 },
+		func(c *Config) { c.Generator = "tracegen" },
+		func(c *Config) { c.Generator, c.Rate = GeneratorReplay, 10 },
+		func(c *Config) { c.Generator, c.TelemetrygenArgs = GeneratorReplay, StringList{"--child-spans=5"} },
+		func(c *Config) { c.Generator, c.BatchSize = GeneratorReplay, 1 },
 	} {
 		cc := c
 		bad(&cc)

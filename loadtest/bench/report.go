@@ -13,14 +13,16 @@ import (
 // Result is everything one harness run measured. Counters are deltas over the run.
 type Result struct {
 	// How the load was generated.
-	Senders             int     // telemetrygen processes side by side
+	Generator           string  // GeneratorTelemetrygen (also when empty) or GeneratorReplay
+	Senders             int     // telemetrygen processes or replay goroutines side by side
 	Workers             int     // span generators over all senders
 	Rate                float64 // per worker; 0 is unthrottled
 	BatchSize           int
 	TelemetrygenVersion string
 	CPUs                int
 	SpansTarget         int64         // 0 for a timed run
-	SendTime            time.Duration // telemetrygen running, summed over invocations
+	SendTime            time.Duration // the generator running, summed over invocations
+	Retries             int64         // replay: requests sent again after RESOURCE_EXHAUSTED / UNAVAILABLE
 	// IngestWindow runs from the first telemetrygen start to the last rise of the stored
 	// counter, so spans still queued when the sender stopped are counted in time too.
 	IngestWindow time.Duration
@@ -38,8 +40,9 @@ type Result struct {
 	// settled, and its peak RSS.
 	CPUSeconds float64
 	PeakRSS    uint64
-	// SenderCPUSeconds is telemetrygen's CPU, for context only: on a small machine the
-	// senders compete with faultline for the same cores.
+	// SenderCPUSeconds is the generator's CPU (telemetrygen's processes, or for replay this
+	// harness process while sending), for context only: on a small machine the senders
+	// compete with faultline for the same cores.
 	SenderCPUSeconds float64
 
 	DiskBytesMetric  float64 // faultline_spanstore_disk_bytes after ingest
@@ -144,8 +147,15 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	if r.Rate > 0 {
 		rate = thousands(r.Rate) + " spans/s each"
 	}
-	fmt.Fprintf(&b, "Load: telemetrygen %s traces over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.\n\n",
-		r.TelemetrygenVersion, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
+	generator := "telemetrygen"
+	if r.Generator == GeneratorReplay {
+		generator = "replay generator"
+		fmt.Fprintf(&b, "Load: replay generator (in-process; telemetrygen-shaped traces of 2 spans) over OTLP/gRPC from %d goroutines (one request in flight each; batches of %d), %s, %s retries after RESOURCE_EXHAUSTED/UNAVAILABLE; %d CPUs shared by the generator and faultline.\n\n",
+			r.Senders, r.BatchSize, mode, thousands(float64(r.Retries)), r.CPUs)
+	} else {
+		fmt.Fprintf(&b, "Load: telemetrygen %s traces over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.\n\n",
+			r.TelemetrygenVersion, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
+	}
 	b.WriteString("| metric | value | goal |\n|---|---:|---|\n")
 	row := func(metric, value, goal string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", metric, value, goal) }
 
@@ -156,7 +166,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	row("ingest throughput, spans/s stored", thousands(r.SpansPerSecond()), goals["throughput"].cell())
 	row("faultline CPU, s per million spans", fixed(r.CPUSecondsPerMillion(), 2), "")
 	row("faultline CPU, µs per span", fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"].cell())
-	row("CPU use, cores: faultline until settled (telemetrygen while sending)",
+	row("CPU use, cores: faultline until settled ("+generator+" while sending)",
 		fmt.Sprintf("%s (%s)", fixed(perSecond(r.CPUSeconds, r.IngestWindow+r.DiskSettleTime), 2), fixed(perSecond(r.SenderCPUSeconds, r.SendTime), 2)),
 		fmt.Sprintf("context: %d CPUs", r.CPUs))
 	row("faultline peak RSS (VmHWM), MiB", fixed(float64(r.PeakRSS)/(1<<20), 0), "")

@@ -37,6 +37,33 @@ func sampleResult() *Result {
 	}
 }
 
+func replayResult() *Result {
+	r := sampleResult()
+	r.Generator, r.Senders, r.Workers, r.BatchSize, r.TelemetrygenVersion, r.SpansTarget = GeneratorReplay, 8, 8, 2048, "", 4_000_000
+	r.Retries = 12
+	r.SenderCPUSeconds = 3.04 // 0.1 cores over 30.4 s
+	return r
+}
+
+func TestWriteMarkdownReplay(t *testing.T) {
+	var buf bytes.Buffer
+	if err := replayResult().WriteMarkdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"Load: replay generator (in-process; telemetrygen-shaped traces of 2 spans) over OTLP/gRPC from 8 goroutines (one request in flight each; batches of 2048), target 4,000,000 spans, 12 retries after RESOURCE_EXHAUSTED/UNAVAILABLE; 2 CPUs shared by the generator and faultline.",
+		"| CPU use, cores: faultline until settled (replay generator while sending) | 0.80 (0.10) | context: 2 CPUs |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "telemetrygen v") {
+		t.Errorf("replay table names a telemetrygen version:\n%s", out)
+	}
+}
+
 func TestDerivedFigures(t *testing.T) {
 	r := sampleResult()
 	if got := r.SpansPerSecond(); math.Abs(got-3_400_000.0/31) > 1e-6 {
@@ -83,6 +110,7 @@ func TestWriteMarkdownGolden(t *testing.T) {
 		r    *Result
 	}{
 		{"table.golden", sampleResult()},
+		{"table_replay.golden", replayResult()},
 		{"table_nothing_measured.golden", &Result{
 			Senders: 1, Workers: 2, BatchSize: 512, TelemetrygenVersion: "v0.161.0", CPUs: 2, SpansTarget: 10_000_000,
 			Search: Latency{Errors: 50}, Warnings: []string{"the search for trace IDs returned no traces; trace-by-ID not measured"},
