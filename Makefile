@@ -46,17 +46,20 @@ fuzz: deps
 	  done; \
 	done
 
-# Quick benchmarks (under 10 minutes): Go micro-benchmarks, then the ingest load test with
-# telemetrygen against the real binary.
+# Quick benchmarks (under 10 minutes): Go micro-benchmarks, then the ingest load test against
+# the real binary, once with telemetrygen (the standard client, which itself needs more CPU
+# than faultline) and once with the cheap in-process replay generator (faultline's capacity).
 bench: build bench-go
-	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -duration=30s
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -duration=30s -workers=2
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -generator=replay -spans=4000000
 
 bench-go: deps
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s $(PKGS)
 
 # The 10-million-span run: storage cost and query latency at scale (about 10 minutes or more).
 bench-large: build
-	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -spans=10000000
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -generator=replay -spans=10000000
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -spans=10000000 -workers=2
 
 GOLANGCI_VERSION ?= v2.6.2
 lint: deps
