@@ -22,9 +22,9 @@ build: deps
 run: build
 	./$(BIN)/faultline -data.dir=$(DATA)
 
-# The whole suite: formatting, vet, unit tests with the race detector, end-to-end tests that
-# start the real binary, and a short run of every fuzz target's seed corpus.
-test: deps fmt-check vet
+# The whole suite: formatting, vet, lint, unit tests with the race detector, end-to-end tests
+# that start the real binary, and every fuzz target's seed corpus.
+test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -timeout=20m $(PKGS)
 
 test-short: deps
@@ -63,7 +63,8 @@ bench-large: build
 
 GOLANGCI_VERSION ?= v2.6.2
 lint: deps
-	@command -v $(BIN)/golangci-lint >/dev/null || GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	@test -x $(BIN)/golangci-lint && $(BIN)/golangci-lint version 2>/dev/null | grep -q "$(GOLANGCI_VERSION:v%=%)" || \
+	  GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	$(BIN)/golangci-lint run $(PKGS)
 
 clean:

@@ -97,7 +97,7 @@ func TestTracesRoundTripAndRestart(t *testing.T) {
 func TestKill9KeepsAcknowledgedSpans(t *testing.T) {
 	f := apptest.StartFaultline(t, faultlineBin, t.TempDir())
 	ctx := context.Background()
-	tp, _ := newProvider(t, f, "kill9", false, sdktrace.WithSpanLimits(sdktrace.NewSpanLimits()))
+	tp, _ := newProvider(t, f, "kill9", false)
 	tr := tp.Tracer("e2e/kill9")
 	var ids []trace.TraceID
 	for batch := 0; batch < 10; batch++ {
@@ -252,7 +252,7 @@ func TestTLSAndTokens(t *testing.T) {
 			otlptracegrpc.WithHeaders(headers), otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
 		require.NoError(t, err)
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-		defer tp.Shutdown(ctx)
+		defer func() { _ = tp.Shutdown(ctx) }()
 		_, span := tp.Tracer("tls").Start(ctx, "secure")
 		span.End()
 		return tp.ForceFlush(ctx)
@@ -298,7 +298,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"unknown flag", []string{"-no.such.flag=1"}, 2, "no.such.flag"},
 		{"bad flag value", []string{"-otlp.max-spans-per-request=0"}, 2, "otlp.max-spans-per-request"},
 		{"bad target", []string{"-target=everything"}, 2, `target "everything"`},
-		{"unknown YAML key", []string{"-config.file=" + write("bad.yaml", "otlp:\n  grpc_adress: :4317\n")}, 2, "grpc_adress"},
+		{"unknown YAML key", []string{"-config.file=" + write("bad.yaml", "otlp:\n  grpc_listen: :4317\n")}, 2, "grpc_listen"},
 		{"bad YAML value", []string{"-config.file=" + write("badval.yaml", "spanstore:\n  retention: forever\n")}, 2, "forever"},
 		{"missing file", []string{"-config.file=" + filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml"},
 		{"verify good file", []string{"-config.file=" + good, "-config.verify"}, 0, "configuration is valid"},

@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -224,8 +223,6 @@ func requireAttrs(t *testing.T, want []attribute.KeyValue, got map[string]any) {
 		}
 	}
 }
-
-func traceIDString(b []byte) string { return hex.EncodeToString(b) }
 
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()

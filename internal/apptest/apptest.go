@@ -125,7 +125,7 @@ func (f *Faultline) WaitReady(timeout time.Duration) error {
 		select {
 		case err := <-f.done:
 			f.done <- err
-			return fmt.Errorf("process exited: %v", err)
+			return fmt.Errorf("process exited: %w", err)
 		default:
 		}
 		resp, err := client.Get(f.URL("/ready"))

@@ -38,7 +38,7 @@ func TestLoad(t *testing.T) {
 	file := filepath.Join(dir, "c.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("name: fromfile\ninner:\n  count: 5\nwait: 2m\n"), 0o600))
 	bad := filepath.Join(dir, "bad.yaml")
-	require.NoError(t, os.WriteFile(bad, []byte("name: x\nnmae: y\n"), 0o600))
+	require.NoError(t, os.WriteFile(bad, []byte("name: x\ntitle: y\n"), 0o600))
 
 	cases := []struct {
 		name    string
@@ -50,7 +50,7 @@ func TestLoad(t *testing.T) {
 		{name: "flags", args: []string{"-name=flag", "-inner.count=3"}, want: tc("flag", time.Second, 3)},
 		{name: "file", args: []string{"-config.file=" + file}, want: tc("fromfile", 2*time.Minute, 5)},
 		{name: "flags override file wherever they stand", args: []string{"-inner.count=9", "-config.file=" + file}, want: tc("fromfile", 2*time.Minute, 9)},
-		{name: "unknown key", args: []string{"-config.file=" + bad}, wantErr: "field nmae not found"},
+		{name: "unknown key", args: []string{"-config.file=" + bad}, wantErr: "field title not found"},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: "flag provided but not defined: -nope"},
 		{name: "invalid value", args: []string{"-inner.count=-1"}, wantErr: "inner.count must not be negative"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
@@ -82,7 +82,7 @@ func FuzzDecodeYAML(f *testing.F) {
 	f.Add([]byte("inner: [1, 2]\n"))
 	f.Add([]byte("&a [*a]"))
 	f.Add([]byte("name: !!binary AAAA\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Fuzz(func(_ *testing.T, data []byte) {
 		var cfg testConfig
 		cfg.RegisterFlags(flag.NewFlagSet("f", flag.ContinueOnError))
 		_ = DecodeYAML(data, &cfg)

@@ -16,15 +16,17 @@ func TestFindTraces(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir(), testConfig())
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	at := func(d time.Duration) time.Time { return base.Add(d) }
+	at := base.Add
 	ms := time.Millisecond
 
 	// Written in two Writes, out of time order, to exercise merging and ordering.
 	require.NoError(t, s.Write(ctx,
 		buildTraces(t,
 			spanSpec{trace: 4, span: 1, service: "A", name: "GET /a", start: at(4 * time.Second), duration: 50 * ms, attrs: map[string]any{"user": "u1"}},
-			spanSpec{trace: 1, span: 1, service: "A", name: "GET /a", kind: ptrace.SpanKindServer, start: at(time.Second), duration: 100 * ms,
-				attrs: map[string]any{"http.status_code": int64(200), "user": "u1"}},
+			spanSpec{
+				trace: 1, span: 1, service: "A", name: "GET /a", kind: ptrace.SpanKindServer, start: at(time.Second), duration: 100 * ms,
+				attrs: map[string]any{"http.status_code": int64(200), "user": "u1"},
+			},
 			spanSpec{trace: 2, span: 1, service: "A", name: "GET /b", start: at(2 * time.Second), duration: 2 * time.Second, err: true, attrs: map[string]any{"user": "u2"}},
 		),
 		buildTraces(t,

@@ -76,7 +76,7 @@ func Open(cfg Config, dir string, readOnly bool, logger *slog.Logger, reg promet
 		return nil, fmt.Errorf("open span store %s: %w", dir, err)
 	}
 	s := &Store{cfg: cfg, dir: dir, readOnly: readOnly, logger: logger, db: db}
-	s.seq.Store(rand.Uint32())
+	s.seq.Store(rand.Uint32()) //nolint:gosec // a start for sequence numbers, not a secret
 	s.writers.New = func() any { return newWriteState() }
 	if err := s.catalog.load(db); err != nil {
 		return nil, errors.Join(fmt.Errorf("load span store catalog: %w", err), db.Close())
