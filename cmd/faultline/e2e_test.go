@@ -443,3 +443,36 @@ func TestCollectorAndQueryTargets(t *testing.T) {
 	}
 	require.Error(t, err, "the query target runs no OTLP receiver")
 }
+
+func TestRetentionDeletesOldSpansInTheBackground(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-spanstore.retention=1h", "-spanstore.retention-interval=200ms")
+	conn, err := grpc.NewClient(f.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	client := ptraceotlp.NewGRPCClient(conn)
+
+	old, fresh := pdataSpans(1, 0), pdataSpans(1, 0)
+	span := old.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	twoHoursAgo := time.Now().Add(-2 * time.Hour)
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(twoHoursAgo))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(twoHoursAgo.Add(time.Second)))
+	for _, td := range []ptrace.Traces{old, fresh} {
+		_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
+		require.NoError(t, err)
+	}
+	traceURL := func(td ptrace.Traces) string {
+		return "/api/v1/traces/" + td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String()
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		resp, err := f.Client.Get(f.URL(traceURL(old)))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusNotFound
+	}, "the two-hour-old trace to expire under 1h retention")
+	var got apiTrace
+	getJSON(t, f, traceURL(fresh), http.StatusOK, &got)
+	require.Len(t, got.Spans, 1)
+	require.GreaterOrEqual(t, metricValue(t, f, `faultline_spanstore_retention_deleted_traces_total{reason="age"}`), 1.0)
+}
