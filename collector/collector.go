@@ -112,20 +112,26 @@ func (c *Collector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		return nil
 	case errors.Is(err, ErrQueueFull):
 		c.refused.WithLabelValues("queue_full").Add(float64(n))
-		st := status.New(codes.ResourceExhausted, "ingest queue is full: retry later")
-		if d, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)}); derr == nil {
-			st = d
-		}
-		return st.Err()
+		return retryLater(codes.ResourceExhausted, "ingest queue is full: retry later")
 	case errors.Is(err, ErrClosed):
 		c.refused.WithLabelValues("shutting_down").Add(float64(n))
-		return status.Error(codes.Unavailable, "shutting down: retry against another collector or later")
+		return retryLater(codes.Unavailable, "shutting down: retry against another collector or later")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	default:
 		c.refused.WithLabelValues("store_error").Add(float64(n))
-		return status.Errorf(codes.Unavailable, "store spans: %v", err)
+		return retryLater(codes.Unavailable, "store spans: "+err.Error())
 	}
+}
+
+// retryLater is a retryable refusal carrying RetryInfo, which the OTLP/HTTP receiver turns
+// into a Retry-After header (on 429 and 503) and gRPC clients read from the status details.
+func retryLater(code codes.Code, msg string) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 func (c *Collector) countLimits(st limitStats) {
