@@ -8,7 +8,7 @@ PKGS    := ./...
 GOFLAGS ?=
 export GOFLAGS
 
-.PHONY: all build run test test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps
+.PHONY: all build run test test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca
 
 all: build
 
@@ -52,6 +52,9 @@ fuzz: deps
 bench: build bench-go
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -duration=30s -workers=2
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -generator=replay -spans=4000000
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -generator=sim -duration=20s
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -signal=logs -duration=10s
+	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -signal=metrics -duration=10s
 
 bench-go: deps
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2s $(PKGS)
@@ -60,6 +63,20 @@ bench-go: deps
 bench-large: build
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -generator=replay -spans=10000000
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -spans=10000000 -workers=2
+
+# The fault-injecting simulator against a running faultline (make run in another terminal):
+#   make sim TOPOLOGY=shop FAULT=latency TARGET=payment
+TOPOLOGY ?= shop
+FAULT    ?= none
+TARGET   ?=
+SIMFLAGS ?=
+sim: deps
+	$(GO) run ./loadtest/cmd/faultline-loadtest sim -topology=$(TOPOLOGY) -fault=$(FAULT) $(if $(TARGET),-target=$(TARGET)) $(SIMFLAGS)
+
+# Root-cause accuracy over a scenario suite, against a running faultline.
+SUITE ?= loadtest/suites/quick.yaml
+rca: deps
+	$(GO) run ./loadtest/cmd/faultline-loadtest rca -suite=$(SUITE)
 
 GOLANGCI_VERSION ?= v2.6.2
 lint: deps

@@ -1,8 +1,9 @@
-// Package bench is the trace-ingest benchmark behind loadtest/cmd/ingestbench: it starts the
+// Package bench is the ingest benchmark behind loadtest/cmd/ingestbench: it starts the
 // real faultline binary on 127.0.0.1, drives it over OTLP/gRPC with the OpenTelemetry
-// project's telemetrygen or with an in-process replay generator of the same trace shape,
-// and reports throughput, faultline's CPU, memory and disk per span, and the latency of
-// trace queries afterwards, as a Markdown table.
+// project's telemetrygen (traces, logs or metrics), with an in-process replay generator of
+// telemetrygen's trace shape, or with the microservice simulator, and reports throughput,
+// faultline's CPU, memory and disk per item, and the latency of trace queries while the load
+// runs and afterwards, as a Markdown table.
 package bench
 
 import (
@@ -21,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Metric names read from faultline's /metrics.
@@ -35,6 +39,7 @@ const (
 // Config is the harness's configuration, all from flags.
 type Config struct {
 	Generator           string
+	Signal              string
 	Faultline           string
 	FaultlineArgs       StringList
 	Telemetrygen        string
@@ -57,17 +62,41 @@ type Config struct {
 	Settle              time.Duration
 	DiskSettle          time.Duration
 	StopGrace           time.Duration
+	SimTopology         string
+	SimRate             float64
+	SimSeed             int64
+	QueriesUnderLoad    float64
+	// Sim runs the simulator for -generator=sim; set by the command, not a flag.
+	Sim SimRunner
+}
+
+// QueryService is the service the queries search for: -service, or by default the one the
+// generator's traces come from (telemetrygen, or frontend for the simulator).
+func (c *Config) QueryService() string {
+	switch {
+	case c.Service != "":
+		return c.Service
+	case c.Generator == GeneratorSim:
+		return "frontend"
+	default:
+		return "telemetrygen"
+	}
 }
 
 // RegisterFlags registers the harness's flags and sets their defaults.
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
-	f.StringVar(&c.Generator, "generator", GeneratorTelemetrygen, "Load generator: telemetrygen (the OpenTelemetry project's, as -senders processes) or replay (telemetrygen-shaped traces sent from -senders goroutines in this process, at a fraction of the CPU per span; -workers, -rate and -telemetrygen.* do not apply).")
+	f.StringVar(&c.Generator, "generator", GeneratorTelemetrygen, "Load generator: telemetrygen (the OpenTelemetry project's, as -senders processes), replay (telemetrygen-shaped traces sent from -senders goroutines in this process, at a fraction of the CPU per span; -workers, -rate and -telemetrygen.* do not apply) or sim (the microservice simulator in this process, -sim.rate entry requests/s for -duration, no fault; -senders, -workers, -rate, -batch-size, -spans and -telemetrygen.* do not apply).")
+	f.StringVar(&c.Signal, "signal", SignalTraces, "What telemetrygen sends: traces, logs or metrics (its subcommand). faultline does not ingest logs or metrics yet: such a run reports 0 stored and why. Other generators send traces only.")
+	f.StringVar(&c.SimTopology, "sim.topology", "shop", "Topology of the simulator (-generator=sim): shop, chain5 or fanout40.")
+	f.Float64Var(&c.SimRate, "sim.rate", 100, "Entry requests per second the simulator sends (-generator=sim). The shop topology's services have bounded concurrency: at 200/s on 2 cores about half the entry requests time out in queues, at 100/s none do.")
+	f.Int64Var(&c.SimSeed, "sim.seed", 1, "Seed of the simulator's run (-generator=sim).")
+	f.Float64Var(&c.QueriesUnderLoad, "queries-under-load", 5, "While the generator runs, time this many searches and this many trace-by-ID lookups per second (at most; one request at a time); 0 turns it off. faultline's CPU figures include serving them.")
 	f.StringVar(&c.Faultline, "faultline", "bin/faultline", "The faultline binary to measure (built beforehand, e.g. by make build).")
 	f.Var(&c.FaultlineArgs, "faultline.arg", "Extra flag passed to faultline, e.g. -faultline.arg=-spanstore.retention=1h (repeatable).")
 	f.StringVar(&c.Telemetrygen, "telemetrygen", "", "The telemetrygen binary; default <module root>/bin/telemetrygen, installed there with go install if missing.")
 	f.StringVar(&c.TelemetrygenVersion, "telemetrygen.version", "v0.161.0", "Version of telemetrygen to install when it is missing (the previous minor release is tried if the proxy refuses it).")
 	f.Var(&c.TelemetrygenArgs, "telemetrygen.arg", "Extra flag passed to `telemetrygen traces`, e.g. -telemetrygen.arg=--child-spans=5 (repeatable).")
-	f.StringVar(&c.Service, "service", "telemetrygen", "Service name telemetrygen reports and the query phase searches for.")
+	f.StringVar(&c.Service, "service", "", "Service name telemetrygen and replay report and the queries search for (default telemetrygen; frontend with -generator=sim, whose services are named by its topology).")
 	f.IntVar(&c.Senders, "senders", 2, "telemetrygen processes run side by side. Each has one OTLP exporter that sends one batch at a time and waits for faultline's acknowledgement (given once the spans are durable), so this is the number of export requests in flight.")
 	f.IntVar(&c.Workers, "workers", 4, "Span-generating goroutines (telemetrygen --workers), split evenly over the senders (at least 1 each).")
 	f.Float64Var(&c.Rate, "rate", 0, "Spans per second per worker (telemetrygen --rate); 0 is unthrottled. telemetrygen only.")
@@ -89,8 +118,33 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
+	switch c.Signal {
+	case SignalTraces:
+	case SignalLogs, SignalMetrics:
+		if c.Generator != GeneratorTelemetrygen {
+			errs = append(errs, fmt.Errorf("-signal=%s needs -generator=telemetrygen (%s sends traces only)", c.Signal, c.Generator))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("-signal must be %s, %s or %s, not %q", SignalTraces, SignalLogs, SignalMetrics, c.Signal))
+	}
 	switch c.Generator {
 	case GeneratorTelemetrygen:
+	case GeneratorSim:
+		if c.Rate != 0 {
+			errs = append(errs, errors.New("-rate applies only to -generator=telemetrygen (the simulator's load is -sim.rate)"))
+		}
+		if len(c.TelemetrygenArgs) > 0 {
+			errs = append(errs, errors.New("-telemetrygen.arg applies only to -generator=telemetrygen"))
+		}
+		if c.Spans != 0 {
+			errs = append(errs, errors.New("-spans does not apply to -generator=sim (it runs for -duration)"))
+		}
+		if c.SimRate <= 0 || math.IsInf(c.SimRate, 0) || math.IsNaN(c.SimRate) {
+			errs = append(errs, errors.New("-sim.rate must be positive"))
+		}
+		if c.SimTopology == "" {
+			errs = append(errs, errors.New("-sim.topology must not be empty"))
+		}
 	case GeneratorReplay:
 		if c.Rate != 0 {
 			errs = append(errs, errors.New("-rate applies only to -generator=telemetrygen (replay is unthrottled)"))
@@ -102,7 +156,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("-batch-size must be at least %d with -generator=replay", replaySpansPerTrace))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("-generator must be %s or %s, not %q", GeneratorTelemetrygen, GeneratorReplay, c.Generator))
+		errs = append(errs, fmt.Errorf("-generator must be %s, %s or %s, not %q", GeneratorTelemetrygen, GeneratorReplay, GeneratorSim, c.Generator))
 	}
 	if c.Faultline == "" {
 		errs = append(errs, errors.New("-faultline is required"))
@@ -131,8 +185,8 @@ func (c *Config) Validate() error {
 	if c.Settle <= 0 || c.StopGrace <= 0 || c.ReadyTimeout <= 0 {
 		errs = append(errs, errors.New("-settle, -stop-grace and -ready-timeout must be positive"))
 	}
-	if c.Service == "" {
-		errs = append(errs, errors.New("-service must not be empty"))
+	if c.QueriesUnderLoad < 0 || math.IsInf(c.QueriesUnderLoad, 0) || math.IsNaN(c.QueriesUnderLoad) {
+		errs = append(errs, errors.New("-queries-under-load must be 0 or more"))
 	}
 	return errors.Join(errs...)
 }
@@ -160,12 +214,17 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	replay := cfg.Generator == GeneratorReplay
+	if cfg.Generator == GeneratorSim && cfg.Sim == nil {
+		return nil, errors.New("-generator=sim: this build has no simulator wired in (run loadtest/cmd/ingestbench)")
+	}
+	info, _ := SignalFor(cfg.Signal)
+	traces := info.Signal == SignalTraces
+	tgen := cfg.Generator == GeneratorTelemetrygen
 	tg := cfg.Telemetrygen
 	if tg == "" {
 		tg = filepath.Join(ModuleRoot(), "bin", "telemetrygen")
 	}
-	if !replay {
+	if tgen {
 		if err := EnsureTelemetrygen(ctx, tg, cfg.TelemetrygenVersion, os.Stderr); err != nil {
 			return nil, err
 		}
@@ -187,12 +246,16 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	dataDir := filepath.Join(tmp, "data")
 
 	res := &Result{
-		Generator: cfg.Generator,
-		Senders:   cfg.Senders, Workers: max(cfg.Workers, cfg.Senders), Rate: cfg.Rate, BatchSize: cfg.BatchSize, CPUs: runtime.NumCPU(), SpansTarget: cfg.Spans,
+		Generator: cfg.Generator, Signal: info.Signal,
+		Senders: cfg.Senders, Workers: max(cfg.Workers, cfg.Senders), Rate: cfg.Rate, BatchSize: cfg.BatchSize, CPUs: runtime.NumCPU(), SpansTarget: cfg.Spans,
 	}
-	if replay {
+	switch cfg.Generator {
+	case GeneratorReplay:
 		res.Workers, res.BatchSize = cfg.Senders, ReplayTraces(cfg.BatchSize)*replaySpansPerTrace
-	} else {
+	case GeneratorSim:
+		res.Senders, res.Workers, res.BatchSize = 0, 0, 0
+		res.SimTopology, res.SimRate, res.SimSeed, res.SimDuration = cfg.SimTopology, cfg.SimRate, cfg.SimSeed, cfg.Duration
+	default:
 		res.TelemetrygenVersion = BinaryModuleVersion(ctx, tg)
 	}
 	clk := ClockTicks()
@@ -213,13 +276,22 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	}()
 	logger.Info("faultline ready", "pid", fl.PID(), "http", fl.HTTPAddr, "otlp_grpc", fl.GRPCAddr)
 
+	// Logs and metrics: ask faultline once, with a one-item export, whether it takes the
+	// signal at all, before the baseline (so the probe's item is not counted).
+	probeErr := ProbeSignal(ctx, fl.GRPCAddr, info.Signal)
+	if !traces {
+		logger.Info("probed the OTLP/gRPC receiver", "signal", info.Signal, "err", probeErr)
+	}
+
 	m0, err := fl.Metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{MetricReceived, MetricStored, MetricRefused, MetricDiskBytes} {
-		if _, ok := m0[name]; !ok {
-			res.Warnings = append(res.Warnings, name+" absent from /metrics at start (counted as 0 until it appears)")
+	if traces {
+		for _, name := range []string{MetricReceived, MetricStored, MetricRefused, MetricDiskBytes} {
+			if _, ok := m0[name]; !ok {
+				res.Warnings = append(res.Warnings, name+" absent from /metrics at start (counted as 0 until it appears)")
+			}
 		}
 	}
 	p0, err := ReadProc(fl.PID(), clk)
@@ -227,18 +299,45 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 		return nil, err
 	}
 
+	// Queries under load: sampled from the start of sending until the generator stops.
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	var underLoad UnderLoad
+	var sampling sync.WaitGroup
+	if traces && cfg.QueriesUnderLoad > 0 {
+		sampler := LoadSampler{Client: httpClient, BaseURL: "http://" + fl.HTTPAddr, Service: cfg.QueryService(), Rate: cfg.QueriesUnderLoad, Max: int(math.Ceil(cfg.QueriesUnderLoad * 3 * 3600))}
+		sampling.Go(func() { underLoad = sampler.Run(sampleCtx) })
+	}
+
 	sendStart := time.Now()
-	if replay {
-		if err := sendReplay(ctx, cfg, fl, m0, res, logger); err != nil {
-			return nil, fmt.Errorf("%w\nfaultline log tail:\n%s", err, fl.LogTail(2048))
+	switch cfg.Generator {
+	case GeneratorReplay:
+		err = sendReplay(ctx, cfg, fl, m0, res, logger)
+		if err != nil {
+			err = fmt.Errorf("%w\nfaultline log tail:\n%s", err, fl.LogTail(2048))
 		}
-	} else if err := sendTelemetrygen(ctx, cfg, tg, tmp, fl, m0, res, logger); err != nil {
+	case GeneratorSim:
+		err = sendSim(ctx, cfg, fl, m0, res, logger)
+		if err != nil {
+			err = fmt.Errorf("%w\nfaultline log tail:\n%s", err, fl.LogTail(2048))
+		}
+	default:
+		err = sendTelemetrygen(ctx, cfg, info, probeErr, tg, tmp, fl, m0, res, logger)
+	}
+	stopSampling()
+	sampling.Wait()
+	if err != nil {
 		return nil, err
 	}
 	sendEnd := time.Now()
+	res.UnderLoad = underLoad
+	if underLoad.FirstError != nil {
+		res.Warnings = append(res.Warnings, "first failed query under load: "+underLoad.FirstError.Error())
+	}
 
 	logger.Info("sender done; waiting for the stored counter to settle", "send_time", res.SendTime.Round(time.Millisecond))
-	m1, lastRise, err := waitSettled(ctx, fl, cfg.Settle, sendEnd, 10*time.Minute)
+	m1, lastRise, err := waitSettled(ctx, fl, info, cfg.Settle, sendEnd, 10*time.Minute)
 	if err != nil {
 		if !errors.Is(err, errNotSettled) {
 			return nil, err
@@ -246,11 +345,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 		res.Warnings = append(res.Warnings, err.Error())
 	}
 	res.IngestWindow = lastRise.Sub(sendStart)
-	if cfg.DiskSettle > 0 {
+	if cfg.DiskSettle > 0 && info.Disk != "" {
 		// Let the store finish flushing and compacting what it just took, so the size read
 		// is not a snapshot of files on their way out; its CPU counts as ingest cost.
 		t0 := time.Now()
-		disk, settled, err := waitDiskSettled(ctx, fl, cfg.Settle, cfg.DiskSettle)
+		disk, settled, err := waitDiskSettled(ctx, fl, info.Disk, cfg.Settle, cfg.DiskSettle)
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +358,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 		}
 		res.DiskSettleTime = time.Since(t0)
 		if !settled {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s still changing %s after ingest; disk measured anyway", MetricDiskBytes, cfg.DiskSettle))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s still changing %s after ingest; disk measured anyway", info.Disk, cfg.DiskSettle))
 		}
 	}
 	p1, err := ReadProc(fl.PID(), clk)
@@ -268,41 +367,45 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	}
 	res.CPUSeconds = float64(p1.CPUTicks-p0.CPUTicks) / float64(clk)
 	res.PeakRSS = p1.PeakRSS
-	res.Received = m1.Value(MetricReceived) - m0.Value(MetricReceived)
-	res.Stored = m1.Value(MetricStored) - m0.Value(MetricStored)
-	res.Refused = m1.Value(MetricRefused) - m0.Value(MetricRefused)
-	res.RefusedByReason = refusedByReason(m0, m1)
-	res.DiskBytesMetric, res.DiskMetricExists = m1.Sum(MetricDiskBytes)
+	res.Received = m1.Value(info.Received) - m0.Value(info.Received)
+	res.Stored = m1.Value(info.Stored) - m0.Value(info.Stored)
+	res.Refused = m1.Value(info.Refused) - m0.Value(info.Refused)
+	res.RefusedByReason = refusedByReason(info.Refused, m0, m1)
+	if info.Disk != "" {
+		res.DiskBytesMetric, res.DiskMetricExists = m1.Sum(info.Disk)
+	}
 	usage, err := DirSize(dataDir)
 	if err != nil {
 		return nil, err
 	}
 	res.DiskBytesWalk, res.DiskBytesSST, res.DiskBytesWAL = usage.Total, usage.SST, usage.WAL
 	if diff := res.Received - res.Stored - res.Refused; diff != 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("received - stored - refused = %s spans unaccounted for after ingest", thousands(diff)))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("received - stored - refused = %s %s unaccounted for after ingest", thousands(diff), info.Items))
 	}
 	logger.Info("ingest measured", "stored", int64(res.Stored), "window", res.IngestWindow.Round(time.Millisecond), "cpu_s", res.CPUSeconds)
 
-	plan := QueryPlan{
-		BaseURL: "http://" + fl.HTTPAddr, Service: cfg.Service,
-		Start: sendStart.Truncate(time.Second), End: time.Now().Truncate(time.Second).Add(time.Second),
-		Lookups: cfg.Lookups, Searches: cfg.Searches,
+	if traces {
+		plan := QueryPlan{
+			BaseURL: "http://" + fl.HTTPAddr, Service: cfg.QueryService(),
+			Start: sendStart.Truncate(time.Second), End: time.Now().Truncate(time.Second).Add(time.Second),
+			Lookups: cfg.Lookups, Searches: cfg.Searches,
+		}
+		logger.Info("timing queries", "lookups", cfg.Lookups, "searches", cfg.Searches)
+		ql, qerr := RunQueries(ctx, httpClient, plan)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if qerr != nil {
+			res.Warnings = append(res.Warnings, "query phase: "+qerr.Error())
+		}
+		if ql.FirstError != nil {
+			res.Warnings = append(res.Warnings, "first failed query: "+ql.FirstError.Error())
+		}
+		if qerr == nil && ql.TracesFound == 0 {
+			res.Warnings = append(res.Warnings, "the search for trace IDs returned no traces; trace-by-ID not measured")
+		}
+		res.TracesFound, res.TraceByID, res.Search = ql.TracesFound, ql.TraceByID, ql.Search
 	}
-	logger.Info("timing queries", "lookups", cfg.Lookups, "searches", cfg.Searches)
-	ql, qerr := RunQueries(ctx, &http.Client{Timeout: 30 * time.Second}, plan)
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if qerr != nil {
-		res.Warnings = append(res.Warnings, "query phase: "+qerr.Error())
-	}
-	if ql.FirstError != nil {
-		res.Warnings = append(res.Warnings, "first failed query: "+ql.FirstError.Error())
-	}
-	if qerr == nil && ql.TracesFound == 0 {
-		res.Warnings = append(res.Warnings, "the search for trace IDs returned no traces; trace-by-ID not measured")
-	}
-	res.TracesFound, res.TraceByID, res.Search = ql.TracesFound, ql.TraceByID, ql.Search
 
 	stopped = true
 	how, stopErr := fl.Stop(cfg.StopGrace)
@@ -348,8 +451,13 @@ func RunAll(ctx context.Context, runs []TelemetrygenRun, d time.Duration) (time.
 }
 
 // sendTelemetrygen runs -senders telemetrygen processes (logs in tmp) through send; an error
-// carries the tails of faultline's and the first telemetrygen's logs.
-func sendTelemetrygen(ctx context.Context, cfg Config, tg, tmp string, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
+// carries the tails of faultline's and the first telemetrygen's logs. For logs and metrics,
+// a run in which faultline received nothing is a finding, not a failure, when the probe,
+// the /metrics page or telemetrygen's export errors show that faultline does not take the
+// signal: res.Unsupported is set and the error is nil. When the probe was answered with
+// Unimplemented, telemetrygen is run without --allow-export-failures, so it stops at its
+// first refused export instead of spinning for -duration.
+func sendTelemetrygen(ctx context.Context, cfg Config, info SignalInfo, probeErr error, tg, tmp string, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
 	runs := make([]TelemetrygenRun, cfg.Senders)
 	var tgLogs []string
 	for i := range runs {
@@ -361,11 +469,39 @@ func sendTelemetrygen(ctx context.Context, cfg Config, tg, tmp string, fl *Fault
 		defer func() { _ = logFile.Close() }()
 		tgLogs = append(tgLogs, path)
 		runs[i] = TelemetrygenRun{
-			Bin: tg, Endpoint: fl.GRPCAddr, Workers: SplitWorkers(cfg.Workers, cfg.Senders, i), Rate: cfg.Rate,
-			BatchSize: cfg.BatchSize, Extra: append([]string{"--service=" + cfg.Service}, cfg.TelemetrygenArgs...), Log: logFile,
+			Signal: info.Signal, Bin: tg, Endpoint: fl.GRPCAddr, Workers: SplitWorkers(cfg.Workers, cfg.Senders, i), Rate: cfg.Rate,
+			BatchSize: cfg.BatchSize, Extra: append([]string{"--service=" + cfg.QueryService()}, cfg.TelemetrygenArgs...), Log: logFile,
+			StopOnExportFailure: info.Signal != SignalTraces && status.Code(probeErr) == codes.Unimplemented,
 		}
 	}
-	if err := send(ctx, cfg, runs, fl, m0, res, logger); err != nil {
+	nothing := func(m Metrics, runErr error) bool {
+		if info.Signal == SignalTraces {
+			return false
+		}
+		_, present := m[info.Received]
+		first, n := "", 0
+		for _, path := range tgLogs {
+			f, k := ExportFailure(path)
+			if first == "" {
+				first = f
+			}
+			n += k
+		}
+		reason := UnsupportedReason(info, present, probeErr, first, n)
+		if reason == "" {
+			return false
+		}
+		if runs[0].StopOnExportFailure {
+			reason += fmt.Sprintf("; telemetrygen, run without --allow-export-failures for that reason, stopped at its first refused export after %s instead of running for %s", res.SendTime.Round(10*time.Millisecond), cfg.Duration)
+		}
+		res.Unsupported, res.UnsupportedReason = true, reason
+		if runErr != nil {
+			logger.Info("telemetrygen stopped", "err", runErr)
+		}
+		logger.Warn(info.Signal+" not supported by this faultline", "reason", reason)
+		return true
+	}
+	if err := send(ctx, cfg, info, runs, fl, m0, res, nothing, logger); err != nil {
 		return fmt.Errorf("%w\nfaultline log tail:\n%s\ntelemetrygen log tail (%s):\n%s", err, fl.LogTail(2048), tgLogs[0], fileTail(tgLogs[0], 2048))
 	}
 	return nil
@@ -375,7 +511,7 @@ func sendTelemetrygen(ctx context.Context, cfg Config, tg, tmp string, fl *Fault
 // cfg.Spans) until it has sent cfg.Spans spans, at most cfg.MaxTime.
 func sendReplay(ctx context.Context, cfg Config, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
 	rc := ReplayConfig{
-		Endpoint: fl.GRPCAddr, Service: cfg.Service, Senders: cfg.Senders, BatchSize: cfg.BatchSize,
+		Endpoint: fl.GRPCAddr, Service: cfg.QueryService(), Senders: cfg.Senders, BatchSize: cfg.BatchSize,
 		Duration: cfg.Duration, Spans: cfg.Spans, Logger: logger,
 		Alive: func() error {
 			if fl.Exited() {
@@ -427,10 +563,12 @@ func sendReplay(ctx context.Context, cfg Config, fl *Faultline, m0 Metrics, res 
 }
 
 // send runs the senders once for cfg.Duration, or repeatedly until faultline has accepted
-// cfg.Spans spans, sizing each run from the rate seen so far.
-func send(ctx context.Context, cfg Config, runs []TelemetrygenRun, fl *Faultline, m0 Metrics, res *Result, logger *slog.Logger) error {
+// cfg.Spans items, sizing each run from the rate seen so far. When faultline has received
+// nothing after a run, nothing decides whether that is a finding (true: send returns nil)
+// or a failure.
+func send(ctx context.Context, cfg Config, info SignalInfo, runs []TelemetrygenRun, fl *Faultline, m0 Metrics, res *Result, nothing func(Metrics, error) bool, logger *slog.Logger) error {
 	accepted := func(m Metrics) float64 {
-		return (m.Value(MetricReceived) - m0.Value(MetricReceived)) - (m.Value(MetricRefused) - m0.Value(MetricRefused))
+		return (m.Value(info.Received) - m0.Value(info.Received)) - (m.Value(info.Refused) - m0.Value(info.Refused))
 	}
 	start := time.Now()
 	chunk := cfg.Duration
@@ -439,7 +577,7 @@ func send(ctx context.Context, cfg Config, runs []TelemetrygenRun, fl *Faultline
 	}
 	var last float64
 	for i := 1; ; i++ {
-		logger.Info("running telemetrygen", "run", i, "duration", chunk, "senders", len(runs), "workers", cfg.Workers)
+		logger.Info("running telemetrygen", "signal", info.Signal, "run", i, "duration", chunk, "senders", len(runs), "workers", cfg.Workers)
 		t0 := time.Now()
 		senderCPU, runErr := RunAll(ctx, runs, chunk)
 		res.SendTime += time.Since(t0)
@@ -455,12 +593,15 @@ func send(ctx context.Context, cfg Config, runs []TelemetrygenRun, fl *Faultline
 			return err
 		}
 		got := accepted(m)
-		received := m.Value(MetricReceived) - m0.Value(MetricReceived)
+		received := m.Value(info.Received) - m0.Value(info.Received)
 		if received == 0 {
-			if runErr != nil {
-				return fmt.Errorf("faultline received no spans: %w", runErr)
+			if nothing != nil && nothing(m, runErr) {
+				return nil
 			}
-			return fmt.Errorf("telemetrygen ran for %s but faultline received no spans", chunk)
+			if runErr != nil {
+				return fmt.Errorf("faultline received no %s: %w", info.Items, runErr)
+			}
+			return fmt.Errorf("telemetrygen ran for %s but faultline received no %s", chunk, info.Items)
 		}
 		if runErr != nil {
 			res.Warnings = append(res.Warnings, runErr.Error())
@@ -473,12 +614,12 @@ func send(ctx context.Context, cfg Config, runs []TelemetrygenRun, fl *Faultline
 			return nil
 		}
 		if got <= last {
-			return fmt.Errorf("telemetrygen run %d added no accepted spans (%s so far)", i, thousands(got))
+			return fmt.Errorf("telemetrygen run %d added no accepted %s (%s so far)", i, info.Items, thousands(got))
 		}
 		last = got
 		elapsed := time.Since(start)
 		if elapsed >= cfg.MaxTime {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s spans accepted", cfg.MaxTime, thousands(got), thousands(float64(cfg.Spans))))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s %s accepted", cfg.MaxTime, thousands(got), thousands(float64(cfg.Spans)), info.Items))
 			return nil
 		}
 		rate := got / elapsed.Seconds()
@@ -493,7 +634,7 @@ var errNotSettled = errors.New("stored counter still rising")
 // waitSettled polls /metrics until the stored counter has not risen for settle and the
 // ingest queue (if exported) is empty. It returns the last metrics and when the stored
 // counter last rose (since, if it did not rise while polling).
-func waitSettled(ctx context.Context, fl *Faultline, settle time.Duration, since time.Time, limit time.Duration) (Metrics, time.Time, error) {
+func waitSettled(ctx context.Context, fl *Faultline, info SignalInfo, settle time.Duration, since time.Time, limit time.Duration) (Metrics, time.Time, error) {
 	lastRise := since
 	prev := -1.0
 	deadline := time.Now().Add(limit)
@@ -506,12 +647,15 @@ func waitSettled(ctx context.Context, fl *Faultline, settle time.Duration, since
 			return nil, lastRise, err
 		}
 		now := time.Now()
-		stored := m.Value(MetricStored)
+		stored := m.Value(info.Stored)
 		if prev >= 0 && stored != prev {
 			lastRise = now
 		}
 		prev = stored
-		queued, hasQueue := m.Sum(MetricQueue)
+		queued, hasQueue := 0.0, false
+		if info.Queue != "" {
+			queued, hasQueue = m.Sum(info.Queue)
+		}
 		if now.Sub(lastRise) >= settle && (!hasQueue || queued == 0) {
 			return m, lastRise, nil
 		}
@@ -528,7 +672,7 @@ func waitSettled(ctx context.Context, fl *Faultline, settle time.Duration, since
 
 // waitDiskSettled polls /metrics until the disk gauge has not changed for settle, at most
 // limit. It returns the last metrics (nil if the gauge is absent) and whether it settled.
-func waitDiskSettled(ctx context.Context, fl *Faultline, settle, limit time.Duration) (Metrics, bool, error) {
+func waitDiskSettled(ctx context.Context, fl *Faultline, diskMetric string, settle, limit time.Duration) (Metrics, bool, error) {
 	deadline := time.Now().Add(limit)
 	lastChange := time.Now()
 	prev := -1.0
@@ -540,7 +684,7 @@ func waitDiskSettled(ctx context.Context, fl *Faultline, settle, limit time.Dura
 		if err != nil {
 			return nil, false, err
 		}
-		disk, ok := m.Sum(MetricDiskBytes)
+		disk, ok := m.Sum(diskMetric)
 		if !ok {
 			return nil, true, nil
 		}
@@ -562,12 +706,12 @@ func waitDiskSettled(ctx context.Context, fl *Faultline, settle, limit time.Dura
 	}
 }
 
-func refusedByReason(m0, m1 Metrics) map[string]float64 {
+func refusedByReason(name string, m0, m1 Metrics) map[string]float64 {
 	out := map[string]float64{}
-	for _, s := range m1[MetricRefused] {
+	for _, s := range m1[name] {
 		out[s.Labels["reason"]] += s.Value
 	}
-	for _, s := range m0[MetricRefused] {
+	for _, s := range m0[name] {
 		out[s.Labels["reason"]] -= s.Value
 	}
 	return out
@@ -640,12 +784,14 @@ func WriteJSON(path string, r *Result) error {
 	return nil
 }
 
-// Main is the whole command: flags, run, table on stdout. It returns the exit code: 0 when
-// the run was measured (goals met or not), 1 when the harness failed, 2 on bad flags.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Main is the whole command: flags, run, table on stdout; sim runs the simulator for
+// -generator=sim (nil: that generator fails). It returns the exit code: 0 when the run was
+// measured (goals met or not, or a signal faultline does not ingest yet), 1 when the
+// harness failed, 2 on bad flags.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, sim SimRunner) int {
 	fs := flag.NewFlagSet("ingestbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg Config
+	cfg := Config{Sim: sim}
 	cfg.RegisterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2

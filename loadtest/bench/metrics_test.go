@@ -112,7 +112,7 @@ func TestRefusedByReason(t *testing.T) {
 		{Name: MetricRefused, Labels: map[string]string{"reason": "queue_full"}, Value: 110},
 		{Name: MetricRefused, Labels: map[string]string{"reason": "invalid_id"}, Value: 3},
 	}}
-	got := refusedByReason(m0, m1)
+	got := refusedByReason(MetricRefused, m0, m1)
 	if len(got) != 2 || got["queue_full"] != 100 || got["invalid_id"] != 3 {
 		t.Fatalf("refusedByReason = %v", got)
 	}

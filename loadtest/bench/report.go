@@ -13,7 +13,8 @@ import (
 // Result is everything one harness run measured. Counters are deltas over the run.
 type Result struct {
 	// How the load was generated.
-	Generator           string  // GeneratorTelemetrygen (also when empty) or GeneratorReplay
+	Generator           string  // GeneratorTelemetrygen (also when empty), GeneratorReplay or GeneratorSim
+	Signal              string  // SignalTraces (also when empty), SignalLogs or SignalMetrics; "spans" below means its items
 	Senders             int     // telemetrygen processes or replay goroutines side by side
 	Workers             int     // span generators over all senders
 	Rate                float64 // per worker; 0 is unthrottled
@@ -23,9 +24,21 @@ type Result struct {
 	SpansTarget         int64         // 0 for a timed run
 	SendTime            time.Duration // the generator running, summed over invocations
 	Retries             int64         // replay: requests sent again after RESOURCE_EXHAUSTED / UNAVAILABLE
+	// The simulator's run (GeneratorSim).
+	SimTopology      string
+	SimRate          float64 // entry requests per second asked for
+	SimSeed          int64
+	SimDuration      time.Duration
+	SimRequests      int64 // entry requests sent
+	SimFailedEntries int64
 	// IngestWindow runs from the first telemetrygen start to the last rise of the stored
 	// counter, so spans still queued when the sender stopped are counted in time too.
 	IngestWindow time.Duration
+
+	// Unsupported is set when faultline turned the signal away as a whole (no receiver for
+	// it, no counters for it): the run is a measured "not supported yet", not a failure.
+	Unsupported       bool
+	UnsupportedReason string
 
 	Received        float64
 	Stored          float64
@@ -54,6 +67,8 @@ type Result struct {
 	TracesFound int // trace IDs returned by the search used to pick lookups
 	TraceByID   Latency
 	Search      Latency
+	// UnderLoad is the queries timed while the generator ran.
+	UnderLoad UnderLoad
 
 	Warnings []string
 }
@@ -104,10 +119,15 @@ type Goal struct {
 	Text  string // the goal as written in the table, e.g. "≥ 100,000"
 	Known bool   // false when the run could not measure it
 	Met   bool
+	// NotApplicable says why the goal does not apply to this run (e.g. a fixed offered
+	// load cannot show capacity); such a goal is left out of the count.
+	NotApplicable string `json:",omitempty"`
 }
 
 func (g Goal) cell() string {
 	switch {
+	case g.NotApplicable != "":
+		return g.Text + " — n/a: " + g.NotApplicable
 	case !g.Known:
 		return g.Text + " — not measured"
 	case g.Met:
@@ -117,13 +137,21 @@ func (g Goal) cell() string {
 	}
 }
 
-// Goals evaluates the run against the targets.
+// Goals evaluates the run against the targets, which are set for traces only (a logs or
+// metrics run has none yet).
 func (r *Result) Goals() []Goal {
+	if info, _ := SignalFor(r.Signal); info.Signal != SignalTraces {
+		return nil
+	}
 	stored := r.Stored > 0
 	cpu := r.CPUMicrosPerSpan()
 	disk := r.DiskBytesPerSpan()
+	throughput := Goal{Name: "throughput", Text: "≥ 100,000", Known: stored, Met: r.SpansPerSecond() >= 100_000}
+	if r.Generator == GeneratorSim {
+		throughput.NotApplicable = "the simulator offers a fixed load"
+	}
 	return []Goal{
-		{Name: "throughput", Text: "≥ 100,000", Known: stored, Met: r.SpansPerSecond() >= 100_000},
+		throughput,
 		{Name: "cpu", Text: "< 10", Known: stored, Met: cpu < 10},
 		{Name: "disk", Text: "< 80", Known: stored, Met: disk < 80},
 		{Name: "trace-by-id", Text: "p99 < 20", Known: r.TraceByID.N > 0, Met: r.TraceByID.P99 < 20*time.Millisecond},
@@ -131,62 +159,103 @@ func (r *Result) Goals() []Goal {
 	}
 }
 
+// loadLine is the sentence above the table saying how the load was generated.
+func (r *Result) loadLine(info SignalInfo) string {
+	mode := "timed run"
+	if r.SpansTarget > 0 {
+		mode = "target " + thousands(float64(r.SpansTarget)) + " " + info.Items
+	}
+	switch r.Generator {
+	case GeneratorReplay:
+		return fmt.Sprintf("Load: replay generator (in-process; telemetrygen-shaped traces of 2 spans) over OTLP/gRPC from %d goroutines (one request in flight each; batches of %d), %s, %s retries after RESOURCE_EXHAUSTED/UNAVAILABLE; %d CPUs shared by the generator and faultline.",
+			r.Senders, r.BatchSize, mode, thousands(float64(r.Retries)), r.CPUs)
+	case GeneratorSim:
+		return fmt.Sprintf("Load: simulator (in-process: the %s topology's HTTP/gRPC services on 127.0.0.1, traced with the OpenTelemetry Go SDK, exporting over OTLP/gRPC), %s entry requests/s for %s, seed %d, no fault: %s entry requests sent, %s failed; %d CPUs shared by the simulator and faultline.",
+			r.SimTopology, fixed(r.SimRate, 0), r.SimDuration, r.SimSeed, thousands(float64(r.SimRequests)), thousands(float64(r.SimFailedEntries)), r.CPUs)
+	}
+	rate := "unthrottled"
+	if r.Rate > 0 {
+		rate = thousands(r.Rate) + " " + info.Items + "/s each"
+	}
+	return fmt.Sprintf("Load: telemetrygen %s %s over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.",
+		r.TelemetrygenVersion, info.Signal, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
+}
+
 // WriteMarkdown writes the run as a Markdown table (metric | value | goal) followed by the
 // one-line summary.
 func (r *Result) WriteMarkdown(w io.Writer) error {
-	goals := map[string]Goal{}
+	info, _ := SignalFor(r.Signal)
+	traces := info.Signal == SignalTraces
+	goals := map[string]string{} // the goal column by goal name; "" where no goal is set
 	for _, g := range r.Goals() {
-		goals[g.Name] = g
-	}
-	mode := "timed run"
-	if r.SpansTarget > 0 {
-		mode = "target " + thousands(float64(r.SpansTarget)) + " spans"
+		goals[g.Name] = g.cell()
 	}
 	var b strings.Builder
-	rate := "unthrottled"
-	if r.Rate > 0 {
-		rate = thousands(r.Rate) + " spans/s each"
+	b.WriteString(r.loadLine(info) + "\n\n")
+	if r.Unsupported {
+		fmt.Fprintf(&b, "**Not supported yet:** this faultline does not ingest %s, so nothing was stored: %s.\n\n", info.Signal, r.UnsupportedReason)
 	}
 	generator := "telemetrygen"
-	if r.Generator == GeneratorReplay {
+	switch r.Generator {
+	case GeneratorReplay:
 		generator = "replay generator"
-		fmt.Fprintf(&b, "Load: replay generator (in-process; telemetrygen-shaped traces of 2 spans) over OTLP/gRPC from %d goroutines (one request in flight each; batches of %d), %s, %s retries after RESOURCE_EXHAUSTED/UNAVAILABLE; %d CPUs shared by the generator and faultline.\n\n",
-			r.Senders, r.BatchSize, mode, thousands(float64(r.Retries)), r.CPUs)
-	} else {
-		fmt.Fprintf(&b, "Load: telemetrygen %s traces over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.\n\n",
-			r.TelemetrygenVersion, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
+	case GeneratorSim:
+		generator = "simulator"
 	}
 	b.WriteString("| metric | value | goal |\n|---|---:|---|\n")
 	row := func(metric, value, goal string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", metric, value, goal) }
 
-	row("spans stored (received / refused)",
-		fmt.Sprintf("%s (%s / %s)", thousands(r.Stored), thousands(r.Received), thousands(r.Refused)), refusedNote(r.RefusedByReason))
+	storedNote := refusedNote(r.RefusedByReason)
+	if r.Unsupported {
+		storedNote = "**not supported yet** (see above)"
+	}
+	row(info.Items+" stored (received / refused)",
+		fmt.Sprintf("%s (%s / %s)", thousands(r.Stored), thousands(r.Received), thousands(r.Refused)), storedNote)
 	row("ingest window, s (senders ran; store settled after)",
 		fmt.Sprintf("%s (%s; +%s)", fixed(r.IngestWindow.Seconds(), 1), fixed(r.SendTime.Seconds(), 1), fixed(r.DiskSettleTime.Seconds(), 1)), "")
-	row("ingest throughput, spans/s stored", thousands(r.SpansPerSecond()), goals["throughput"].cell())
-	row("faultline CPU, s per million spans", fixed(r.CPUSecondsPerMillion(), 2), "")
-	row("faultline CPU, µs per span", fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"].cell())
+	row("ingest throughput, "+info.Items+"/s stored", thousands(r.SpansPerSecond()), goals["throughput"])
+	row("faultline CPU, s per million "+info.Items, fixed(r.CPUSecondsPerMillion(), 2), "")
+	row("faultline CPU, µs per "+info.Item, fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"])
 	row("CPU use, cores: faultline until settled ("+generator+" while sending)",
 		fmt.Sprintf("%s (%s)", fixed(perSecond(r.CPUSeconds, r.IngestWindow+r.DiskSettleTime), 2), fixed(perSecond(r.SenderCPUSeconds, r.SendTime), 2)),
 		fmt.Sprintf("context: %d CPUs", r.CPUs))
 	row("faultline peak RSS (VmHWM), MiB", fixed(float64(r.PeakRSS)/(1<<20), 0), "")
-	diskSource := "`faultline_spanstore_disk_bytes`"
-	if !r.DiskMetricExists {
-		diskSource = "data dir; metric absent"
+	if traces {
+		diskSource := "`" + info.Disk + "`"
+		if !r.DiskMetricExists {
+			diskSource = "data dir; metric absent"
+		}
+		row("disk, bytes per stored "+info.Item+" ("+diskSource+")", fixed(r.DiskBytesPerSpan(), 1), goals["disk"])
 	}
-	row("disk, bytes per stored span ("+diskSource+")", fixed(r.DiskBytesPerSpan(), 1), goals["disk"].cell())
-	perSpan := func(n int64) string {
+	perItem := func(n int64) string {
 		if r.Stored <= 0 {
 			return "n/a"
 		}
 		return fixed(float64(n)/r.Stored, 1)
 	}
-	row("disk, bytes per stored span (data dir file sizes)", perSpan(r.DiskBytesWalk), "cross-check")
-	row("… of which sorted tables (*.sst) / write-ahead log (*.log)", perSpan(r.DiskBytesSST)+" / "+perSpan(r.DiskBytesWAL), "WAL is bounded, tables grow")
-	row(fmt.Sprintf("trace by ID, p50 / p99 / max ms (%d lookups)", r.TraceByID.N+r.TraceByID.Errors),
-		latencyCell(r.TraceByID), goals["trace-by-id"].cell())
-	row(fmt.Sprintf("service + time search, p50 / p99 / max ms (%d searches)", r.Search.N+r.Search.Errors),
-		latencyCell(r.Search), goals["search"].cell())
+	row("disk, bytes per stored "+info.Item+" (data dir file sizes)", perItem(r.DiskBytesWalk), map[bool]string{true: "cross-check", false: ""}[traces])
+	row("… of which sorted tables (*.sst) / write-ahead log (*.log)", perItem(r.DiskBytesSST)+" / "+perItem(r.DiskBytesWAL), "WAL is bounded, tables grow")
+	if !traces {
+		row("trace queries", "not timed: a "+info.Signal+" run stores no traces", "")
+	} else {
+		row(fmt.Sprintf("trace by ID, p50 / p99 / max ms (%d lookups)", r.TraceByID.N+r.TraceByID.Errors),
+			latencyCell(r.TraceByID), goals["trace-by-id"])
+		row(fmt.Sprintf("service + time search, p50 / p99 / max ms (%d searches)", r.Search.N+r.Search.Errors),
+			latencyCell(r.Search), goals["search"])
+		u := r.UnderLoad
+		if u.Rate <= 0 {
+			row("queries under load", "not timed (-queries-under-load=0)", "")
+		} else {
+			byID := latencyCell(u.TraceByID)
+			if u.TraceByID.N+u.TraceByID.Errors == 0 {
+				byID = "n/a (no search returned a trace while sending)"
+			}
+			row(fmt.Sprintf("trace by ID under load, p50 / p99 / max ms (%d lookups, ≤ %s/s while sending)", u.TraceByID.N+u.TraceByID.Errors, fixed(u.Rate, 0)),
+				byID, "context (goal above: p99 < 20 after ingest)")
+			row(fmt.Sprintf("search under load, p50 / p99 / max ms (%d searches, ≤ %s/s while sending; %d returned traces)", u.Search.N+u.Search.Errors, fixed(u.Rate, 0), u.SearchesWithData),
+				latencyCell(u.Search), "context (goal above: p99 < 200 after ingest)")
+		}
+	}
 	b.WriteString("\n")
 	b.WriteString(r.Summary())
 	b.WriteString("\n")
@@ -199,9 +268,21 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 
 // Summary is one line: the headline numbers and how many goals were met.
 func (r *Result) Summary() string {
+	info, _ := SignalFor(r.Signal)
+	if info.Signal != SignalTraces {
+		if r.Unsupported {
+			return fmt.Sprintf("Summary: %s not supported yet — 0 %s stored (%s).", info.Signal, info.Items, r.UnsupportedReason)
+		}
+		return fmt.Sprintf("Summary: %s %s stored at %s %s/s, %s µs CPU/%s, %s B/%s in the data dir, peak RSS %s MiB (no goals set for %s yet).",
+			thousands(r.Stored), info.Items, thousands(r.SpansPerSecond()), info.Items, fixed(r.CPUMicrosPerSpan(), 2), info.Item,
+			fixed(r.DiskBytesPerSpan(), 1), info.Item, fixed(float64(r.PeakRSS)/(1<<20), 0), info.Signal)
+	}
 	met, total := 0, 0
 	var missed []string
 	for _, g := range r.Goals() {
+		if g.NotApplicable != "" {
+			continue
+		}
 		total++
 		if g.Known && g.Met {
 			met++
@@ -213,6 +294,9 @@ func (r *Result) Summary() string {
 		met, total, thousands(r.Stored), thousands(r.SpansPerSecond()), fixed(r.CPUMicrosPerSpan(), 2),
 		fixed(r.DiskBytesPerSpan(), 1), fixed(float64(r.PeakRSS)/(1<<20), 0),
 		ms(r.TraceByID.P99, r.TraceByID.N), ms(r.Search.P99, r.Search.N))
+	if u := r.UnderLoad; u.Rate > 0 {
+		s += fmt.Sprintf(" (under load: %s / %s ms)", ms(u.TraceByID.P99, u.TraceByID.N), ms(u.Search.P99, u.Search.N))
+	}
 	if len(missed) > 0 {
 		s += " (not met or not measured: " + strings.Join(missed, ", ") + ")"
 	}

@@ -79,8 +79,9 @@ func BinaryModuleVersion(ctx context.Context, bin string) string {
 	return "unknown"
 }
 
-// TelemetrygenRun is one invocation of `telemetrygen traces`.
+// TelemetrygenRun is one invocation of `telemetrygen traces` (or logs, metrics).
 type TelemetrygenRun struct {
+	Signal    string // the subcommand: traces (also when empty), logs or metrics
 	Bin       string
 	Endpoint  string // host:port of faultline's OTLP/gRPC receiver
 	Workers   int
@@ -89,18 +90,27 @@ type TelemetrygenRun struct {
 	Duration  time.Duration
 	Extra     []string // more flags, appended last so they win
 	Log       io.Writer
+	// StopOnExportFailure leaves out --allow-export-failures, so telemetrygen exits at the
+	// first export faultline refuses (used when faultline is known not to take the signal).
+	StopOnExportFailure bool
 }
 
 // Args is the command line after the binary.
 func (t TelemetrygenRun) Args() []string {
+	signal := t.Signal
+	if signal == "" {
+		signal = SignalTraces
+	}
 	args := []string{
-		"traces",
+		signal,
 		"--otlp-endpoint=" + t.Endpoint,
 		"--otlp-insecure",
 		"--workers=" + strconv.Itoa(t.Workers),
 		"--rate=" + strconv.FormatFloat(t.Rate, 'f', -1, 64),
 		"--duration=" + t.Duration.String(),
-		"--allow-export-failures",
+	}
+	if !t.StopOnExportFailure {
+		args = append(args, "--allow-export-failures")
 	}
 	if t.BatchSize > 0 {
 		args = append(args, "--batch-size="+strconv.Itoa(t.BatchSize))
