@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -28,21 +27,7 @@ import (
 
 var faultlineBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "faultline-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	faultlineBin, err = apptest.Build(dir, "faultline")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(apptest.RunWithBinary(m, "faultline", &faultlineBin)) }
 
 // apiSpan is a span as GET /api/v1/traces/{id} returns it.
 type apiSpan struct {

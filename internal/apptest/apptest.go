@@ -223,3 +223,19 @@ func RunFaultline(bin string, args ...string) (int, string) {
 	}
 	return cmd.ProcessState.ExitCode(), string(out)
 }
+
+// RunWithBinary is a TestMain body: it builds cmd/<name> into a temporary directory, points
+// *path at it, runs the tests and cleans up. Call it as os.Exit(apptest.RunWithBinary(m, …)).
+func RunWithBinary(m *testing.M, name string, path *string) int {
+	dir, err := os.MkdirTemp("", name+"-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *path, err = Build(dir, name); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}

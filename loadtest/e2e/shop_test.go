@@ -20,21 +20,7 @@ import (
 
 var faultlineBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "faultline-loadtest-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	faultlineBin, err = apptest.Build(dir, "faultline")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(apptest.RunWithBinary(m, "faultline", &faultlineBin)) }
 
 func getJSON(t *testing.T, f *apptest.Faultline, path string, out any) {
 	t.Helper()
