@@ -6,9 +6,10 @@ BIN     := bin
 DATA    ?= ./data
 PKGS    := ./...
 GOFLAGS ?=
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS
 
-.PHONY: all build run test test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca
+.PHONY: all build run test test-deps test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca
 
 all: build
 
@@ -24,8 +25,14 @@ run: build
 
 # The whole suite: formatting, vet, lint, unit tests with the race detector, end-to-end tests
 # that start the real binary, and every fuzz target's seed corpus.
-test: deps fmt-check vet lint
+test: deps test-deps fmt-check vet lint
 	$(GO) test -race -count=1 -timeout=20m $(PKGS)
+
+# Outside programs the tests run for real: Alertmanager (Debian's prometheus-alertmanager).
+test-deps:
+	@test -x /usr/bin/prometheus-alertmanager || { \
+	  echo "installing prometheus-alertmanager (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus-alertmanager >/dev/null; }
 
 test-short: deps
 	$(GO) test -count=1 -short $(PKGS)

@@ -1,6 +1,7 @@
-// Package collector receives OTLP traces on gRPC and HTTP with the OpenTelemetry Collector's
-// otlpreceiver, enforces the ingest limits, and hands spans through a bounded queue to the
-// span store, acknowledging a request only once its spans are durable.
+// Package collector receives OTLP traces and metrics on gRPC and HTTP with the OpenTelemetry
+// Collector's otlpreceiver. Spans pass the ingest limits and a bounded queue to the span store,
+// and a request is acknowledged only once its spans are durable; then the service-graph
+// generator sees them. Metrics go to the embedded TSDB.
 package collector
 
 import (
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/extensionmiddleware"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -42,14 +44,26 @@ import (
 // writers to drain a full queue at the throughput this machine class reaches.
 const retryAfter = time.Second
 
-// Collector is the trace ingest path as a dskit service.
+// Sinks are where received data goes. Spans is required; the others are optional.
+type Sinks struct {
+	// Spans stores spans durably; a request is acknowledged once it returns.
+	Spans spanstore.Writer
+	// SpanObserver sees every batch of spans once stored (the service-graph generator); it
+	// must be cheap and never block.
+	SpanObserver func(ptrace.Traces)
+	// Metrics stores OTLP metrics (the embedded TSDB); without it the metrics service is off.
+	Metrics func(context.Context, pmetric.Metrics) error
+}
+
+// Collector is the OTLP ingest path as a dskit service.
 type Collector struct {
 	services.Service
 
 	cfg      Config
+	sinks    Sinks
 	logger   *slog.Logger
 	queue    *queue
-	receiver receiver.Traces
+	receiver component.Component
 
 	received  prometheus.Counter
 	refused   *prometheus.CounterVec
@@ -57,11 +71,14 @@ type Collector struct {
 }
 
 // New builds the collector; it listens once started.
-func New(cfg Config, store spanstore.Writer, logger *slog.Logger, reg prometheus.Registerer) (*Collector, error) {
+func New(cfg Config, sinks Sinks, logger *slog.Logger, reg prometheus.Registerer) (*Collector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, logger: logger, queue: newQueue(cfg.Queue, store, logger)}
+	if sinks.Spans == nil {
+		return nil, errors.New("collector needs a span store")
+	}
+	c := &Collector{cfg: cfg, sinks: sinks, logger: logger, queue: newQueue(cfg.Queue, sinks.Spans, logger)}
 	f := promauto.With(reg)
 	c.received = f.NewCounter(prometheus.CounterOpts{
 		Name: "faultline_spans_received_total", Help: "Spans received over OTLP, before limits and queueing.",
@@ -109,6 +126,9 @@ func (c *Collector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	err := c.queue.enqueue(ctx, td, n)
 	switch {
 	case err == nil:
+		if c.sinks.SpanObserver != nil {
+			c.sinks.SpanObserver(td)
+		}
 		return nil
 	case errors.Is(err, ErrQueueFull):
 		c.refused.WithLabelValues("queue_full").Add(float64(n))
@@ -132,6 +152,15 @@ func retryLater(code codes.Code, msg string) error {
 		st = d
 	}
 	return st.Err()
+}
+
+// ConsumeMetrics is the metrics receivers' consumer: points go straight to the TSDB, whose
+// own write-ahead log makes them durable (it syncs on its own schedule, not per request).
+func (c *Collector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if err := c.sinks.Metrics(ctx, md); err != nil {
+		return retryLater(codes.Unavailable, "store metrics: "+err.Error())
+	}
+	return nil
 }
 
 func (c *Collector) countLimits(st limitStats) {
@@ -189,9 +218,20 @@ func (c *Collector) starting(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The factory shares one receiver (one gRPC and one HTTP server) between the signals
+	// created from the same config, so Start and Shutdown happen once, on c.receiver.
 	c.receiver, err = factory.CreateTraces(ctx, set, rcfg, next)
 	if err != nil {
 		return fmt.Errorf("create OTLP receiver: %w", err)
+	}
+	if c.sinks.Metrics != nil {
+		nextMetrics, err := consumer.NewMetrics(c.ConsumeMetrics)
+		if err != nil {
+			return err
+		}
+		if _, err := factory.CreateMetrics(ctx, set, rcfg, nextMetrics); err != nil {
+			return fmt.Errorf("create OTLP metrics receiver: %w", err)
+		}
 	}
 	if err := c.receiver.Start(ctx, host{guard: guardExtension{token: c.cfg.AuthToken}}); err != nil {
 		c.queue.close()

@@ -19,7 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/logging"
+	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 )
@@ -31,8 +33,10 @@ type App struct {
 	gokitLogger gokitlog.Logger
 	registry    *prometheus.Registry
 
-	server *server.Server
-	store  *spanstore.Store
+	server   *server.Server
+	store    *spanstore.Store
+	metrics  *metricstore.Store
+	alerting *alerting.Alerting // nil unless the target runs rules
 }
 
 // New builds the process from a validated configuration.
@@ -58,6 +62,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		if a.store != nil {
 			_ = a.store.Close()
+		}
+		if a.metrics != nil {
+			_ = a.metrics.Close()
 		}
 		return fmt.Errorf("initialise modules: %w", err)
 	}
@@ -98,11 +105,7 @@ func (a *App) Run(ctx context.Context) error {
 		runErr = firstError(failed, err)
 	} else {
 		a.logger.Info("faultline started", "target", a.cfg.Target, "data_dir", a.cfg.DataDir, "took", time.Since(start).Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			a.logger.Info("signal received, shutting down")
-		case runErr = <-failed:
-		}
+		runErr = a.wait(ctx, failed)
 	}
 	a.server.Draining()
 	sm.StopAsync()
@@ -120,6 +123,32 @@ func (a *App) Run(ctx context.Context) error {
 		a.logger.Info("faultline stopped")
 	}
 	return runErr
+}
+
+// wait blocks until a shutdown signal or a module failure; SIGHUP reloads the rule files.
+func (a *App) wait(ctx context.Context, failed <-chan error) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			a.logger.Info("signal received, shutting down")
+			return nil
+		case err := <-failed:
+			return err
+		case <-hup:
+			if a.alerting == nil {
+				a.logger.Info("SIGHUP: this target runs no rules; nothing to reload")
+				continue
+			}
+			if err := a.alerting.Reload(); err != nil {
+				a.logger.Error("SIGHUP: rule reload failed; the previous rules stay", "err", err)
+				continue
+			}
+			a.logger.Info("SIGHUP: rules reloaded")
+		}
+	}
 }
 
 func firstError(failed <-chan error, fallback error) error {

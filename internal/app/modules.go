@@ -8,7 +8,11 @@ import (
 	"github.com/grafana/dskit/modules"
 	"github.com/grafana/dskit/services"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
 	"github.com/faultline/faultline/collector"
+	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
@@ -18,6 +22,8 @@ import (
 const (
 	Server    = "server"
 	SpanStore = "spanstore"
+	Metrics   = "metrics"
+	Ruler     = "ruler"
 	Collector = "collector"
 	Query     = "query"
 	All       = "all"
@@ -30,6 +36,8 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	mm := modules.NewManager(a.gokitLogger)
 	mm.RegisterModule(Server, a.initServer, modules.UserInvisibleModule)
 	mm.RegisterModule(SpanStore, a.initSpanStore, modules.UserInvisibleModule)
+	mm.RegisterModule(Metrics, a.initMetrics, modules.UserInvisibleModule)
+	mm.RegisterModule(Ruler, a.initRuler, modules.UserInvisibleModule)
 	mm.RegisterModule(Collector, a.initCollector)
 	mm.RegisterModule(Query, a.initQuery)
 	mm.RegisterModule(All, nil)
@@ -38,9 +46,11 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	// before the store closes, and the HTTP server (with /ready) goes last.
 	deps := map[string][]string{
 		SpanStore: {Server},
-		Collector: {Server, SpanStore},
-		Query:     {Server, SpanStore},
-		All:       {Collector, Query},
+		Metrics:   {Server},
+		Collector: {Server, SpanStore, Metrics},
+		Query:     {Server, SpanStore, Metrics},
+		Ruler:     {Server, Metrics},
+		All:       {Collector, Query, Ruler},
 	}
 	for mod, on := range deps {
 		if err := mm.AddDependency(mod, on...); err != nil {
@@ -77,8 +87,40 @@ func (a *App) initSpanStore() (services.Service, error) {
 	}), nil
 }
 
+func (a *App) initMetrics() (services.Service, error) {
+	ms, err := metricstore.Open(a.cfg.Metrics, filepath.Join(a.cfg.DataDir, "tsdb"), a.logger.With("module", Metrics), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("open metric store: %w", err)
+	}
+	a.metrics = ms
+	return services.NewIdleService(nil, func(error) error {
+		// After the collector, the service-graph generator and the rules stopped writing.
+		return ms.Close()
+	}), nil
+}
+
+func (a *App) initRuler() (services.Service, error) {
+	al, err := alerting.New(a.cfg.Alerting, a.metrics.Queryable(), a.metrics.Appendable(), a.metrics.Engine(),
+		a.logger.With("module", Ruler), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	a.alerting = al
+	return services.NewIdleService(
+		func(ctx context.Context) error { return al.Start(ctx) },
+		func(error) error { al.Stop(); return nil },
+	), nil
+}
+
 func (a *App) initCollector() (services.Service, error) {
-	return collector.New(a.cfg.OTLP, a.store, a.logger.With("module", Collector), a.registry)
+	sinks := collector.Sinks{
+		Spans: a.store,
+		Metrics: func(ctx context.Context, md pmetric.Metrics) error {
+			_, err := a.metrics.WriteOTLP(ctx, md)
+			return err
+		},
+	}
+	return collector.New(a.cfg.OTLP, sinks, a.logger.With("module", Collector), a.registry)
 }
 
 func (a *App) initQuery() (services.Service, error) {
