@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/faultline/faultline/collector/servicegraph"
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/logging"
 	"github.com/faultline/faultline/internal/metricstore"
@@ -37,6 +38,7 @@ type App struct {
 	store    *spanstore.Store
 	metrics  *metricstore.Store
 	alerting *alerting.Alerting // nil unless the target runs rules
+	graph    *servicegraph.Generator
 }
 
 // New builds the process from a validated configuration.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/faultline/faultline/collector"
+	"github.com/faultline/faultline/collector/servicegraph"
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/config"
 	"github.com/faultline/faultline/internal/metricstore"
@@ -24,12 +25,13 @@ type Config struct {
 	DataDir string    `yaml:"data_dir"`
 	Log     LogConfig `yaml:"log"`
 
-	Server    server.Config      `yaml:"server"`
-	OTLP      collector.Config   `yaml:"otlp"`
-	SpanStore spanstore.Config   `yaml:"spanstore"`
-	Metrics   metricstore.Config `yaml:"metrics"`
-	Alerting  alerting.Config    `yaml:"alerting"`
-	Query     query.Config       `yaml:"query"`
+	Server    server.Config       `yaml:"server"`
+	OTLP      collector.Config    `yaml:"otlp"`
+	SpanStore spanstore.Config    `yaml:"spanstore"`
+	Metrics   metricstore.Config  `yaml:"metrics"`
+	Graph     servicegraph.Config `yaml:"servicegraph"`
+	Alerting  alerting.Config     `yaml:"alerting"`
+	Query     query.Config        `yaml:"query"`
 }
 
 // LogConfig chooses the log level and format.
@@ -48,6 +50,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.OTLP.RegisterFlags(f)
 	c.SpanStore.RegisterFlags(f)
 	c.Metrics.RegisterFlags(f)
+	c.Graph.RegisterFlags(f)
 	c.Alerting.RegisterFlags(f)
 	c.Query.RegisterFlags(f)
 }
@@ -70,7 +73,7 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format %q: want logfmt or json", c.Log.Format)
 	}
-	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Alerting.Validate(), c.Query.Validate())
+	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Graph.Validate(), c.Alerting.Validate(), c.Query.Validate())
 }
 
 var errHelp = config.ErrHelp

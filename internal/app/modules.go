@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/faultline/faultline/collector"
+	"github.com/faultline/faultline/collector/servicegraph"
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
@@ -24,6 +25,7 @@ const (
 	SpanStore = "spanstore"
 	Metrics   = "metrics"
 	Ruler     = "ruler"
+	Graph     = "servicegraph"
 	Collector = "collector"
 	Query     = "query"
 	All       = "all"
@@ -38,6 +40,7 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	mm.RegisterModule(SpanStore, a.initSpanStore, modules.UserInvisibleModule)
 	mm.RegisterModule(Metrics, a.initMetrics, modules.UserInvisibleModule)
 	mm.RegisterModule(Ruler, a.initRuler, modules.UserInvisibleModule)
+	mm.RegisterModule(Graph, a.initGraph, modules.UserInvisibleModule)
 	mm.RegisterModule(Collector, a.initCollector)
 	mm.RegisterModule(Query, a.initQuery)
 	mm.RegisterModule(All, nil)
@@ -47,7 +50,8 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	deps := map[string][]string{
 		SpanStore: {Server},
 		Metrics:   {Server},
-		Collector: {Server, SpanStore, Metrics},
+		Graph:     {Server, Metrics},
+		Collector: {Server, SpanStore, Metrics, Graph},
 		Query:     {Server, SpanStore, Metrics},
 		Ruler:     {Server, Metrics},
 		All:       {Collector, Query, Ruler},
@@ -112,9 +116,21 @@ func (a *App) initRuler() (services.Service, error) {
 	), nil
 }
 
+func (a *App) initGraph() (services.Service, error) {
+	g, err := servicegraph.New(a.cfg.Graph, a.metrics.Appendable(), a.logger.With("module", Graph), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("service graph: %w", err)
+	}
+	a.graph = g
+	// Run returns after the collector stopped (it depends on this module): it pairs what is
+	// still pending and flushes the last values into the TSDB before the TSDB closes.
+	return services.NewBasicService(nil, g.Run, nil), nil
+}
+
 func (a *App) initCollector() (services.Service, error) {
 	sinks := collector.Sinks{
-		Spans: a.store,
+		Spans:        a.store,
+		SpanObserver: a.graph.ConsumeTraces,
 		Metrics: func(ctx context.Context, md pmetric.Metrics) error {
 			_, err := a.metrics.WriteOTLP(ctx, md)
 			return err
