@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
+	"github.com/faultline/faultline/query/topology"
 )
 
 // Config is the whole configuration of the faultline binary. Each section belongs to the
@@ -32,6 +33,7 @@ type Config struct {
 	Graph     servicegraph.Config `yaml:"servicegraph"`
 	Alerting  alerting.Config     `yaml:"alerting"`
 	Query     query.Config        `yaml:"query"`
+	Topology  topology.Config     `yaml:"topology"`
 }
 
 // LogConfig chooses the log level and format.
@@ -53,6 +55,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Graph.RegisterFlags(f)
 	c.Alerting.RegisterFlags(f)
 	c.Query.RegisterFlags(f)
+	c.Topology.RegisterFlags(f)
 }
 
 // Validate checks every section.
@@ -73,7 +76,7 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format %q: want logfmt or json", c.Log.Format)
 	}
-	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Graph.Validate(), c.Alerting.Validate(), c.Query.Validate())
+	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Graph.Validate(), c.Alerting.Validate(), c.Query.Validate(), c.Topology.Validate())
 }
 
 var errHelp = config.ErrHelp

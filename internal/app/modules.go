@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 
 	"github.com/grafana/dskit/modules"
 	"github.com/grafana/dskit/services"
 
+	promv1 "github.com/prometheus/prometheus/web/api/v1"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/faultline/faultline/collector"
@@ -17,6 +19,8 @@ import (
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
+	"github.com/faultline/faultline/query/promapi"
+	"github.com/faultline/faultline/query/topology"
 )
 
 // Module names; the user-visible ones are the targets.
@@ -145,5 +149,33 @@ func (a *App) initQuery() (services.Service, error) {
 		return nil, err
 	}
 	api.Register(a.server.Mux())
+
+	prom, err := promapi.New(promapi.Deps{
+		Engine: a.metrics.Engine(), Queryable: a.metrics.Queryable(), DB: a.metrics.DB(), DataDir: a.metrics.Dir(),
+		// Looked up per request: the ruler module may not run in this target.
+		Rules: func(context.Context) promv1.RulesRetriever {
+			if a.alerting == nil {
+				return nil
+			}
+			return a.alerting.Manager()
+		},
+		Alertmanagers: func() []*url.URL {
+			if a.alerting == nil {
+				return nil
+			}
+			return a.alerting.Alertmanagers()
+		},
+		Logger: a.logger.With("module", Query, "api", "prometheus"), Registerer: a.registry, Gatherer: a.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus API: %w", err)
+	}
+	prom.Register(a.server.Mux())
+
+	topo, err := topology.New(a.cfg.Topology, a.metrics.Engine(), a.metrics.Queryable(), a.logger.With("module", Query, "api", "topology"), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("topology API: %w", err)
+	}
+	topo.Register(a.server.Mux())
 	return services.NewIdleService(nil, nil), nil
 }
