@@ -177,5 +177,6 @@ func (a *App) initQuery() (services.Service, error) {
 		return nil, fmt.Errorf("topology API: %w", err)
 	}
 	topo.Register(a.server.Mux())
+	topo.RegisterJaeger(a.server.Mux())
 	return services.NewIdleService(nil, nil), nil
 }

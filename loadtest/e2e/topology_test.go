@@ -90,6 +90,22 @@ func TestTopologyFromSimulatedTraffic(t *testing.T) {
 		require.Equalf(t, n.Kind, kinds[n.Name], "node %s", n.Name)
 	}
 
+	// Grafana's Jaeger data source reads the same edges from the dependencies API.
+	var deps struct {
+		Data []struct {
+			Parent    string `json:"parent"`
+			Child     string `json:"child"`
+			CallCount int64  `json:"callCount"`
+		} `json:"data"`
+	}
+	getJSON(t, f, fmt.Sprintf("/jaeger/api/dependencies?endTs=%d&lookback=%d", time.Now().Add(time.Minute).UnixMilli(),
+		time.Since(gt.RunStart.Add(-time.Minute)).Milliseconds()+time.Minute.Milliseconds()), &deps)
+	require.Len(t, deps.Data, len(topo.Edges))
+	for _, d := range deps.Data {
+		require.Truef(t, want[d.Parent+"→"+d.Child], "unexpected dependency %s→%s", d.Parent, d.Child)
+		require.InEpsilon(t, sent, float64(d.CallCount), 0.01)
+	}
+
 	// PromQL over the span-derived series gives the same numbers.
 	var v promVector
 	getJSON(t, f, "/prometheus/api/v1/query?query="+url.QueryEscape("sum by (caller, callee) (faultline_edge_requests_total)"), &v)
