@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +29,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -475,4 +479,67 @@ func TestRetentionDeletesOldSpansInTheBackground(t *testing.T) {
 	getJSON(t, f, traceURL(fresh), http.StatusOK, &got)
 	require.Len(t, got.Spans, 1)
 	require.GreaterOrEqual(t, metricValue(t, f, `faultline_spanstore_retention_deleted_traces_total{reason="age"}`), 1.0)
+}
+
+// Known traffic sent with the OpenTelemetry SDK gives exactly its edges, request and error
+// counts in /api/v1/topology, the database that sends no spans included.
+func TestTopologyCountsWhatWasSent(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-servicegraph.flush-interval=300ms", "-servicegraph.wait=1s")
+	ctx := context.Background()
+	web, _ := newProvider(t, f, "web", false)
+	api, _ := newProvider(t, f, "api", false)
+	const calls, failing, dbCalls, dbFailing = 120, 17, 40, 6
+	begin := time.Now()
+	for i := 0; i < calls; i++ {
+		c, root := web.Tracer("e2e").Start(ctx, "GET /", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindServer))
+		cc, call := web.Tracer("e2e").Start(c, "GET /api", trace.WithSpanKind(trace.SpanKindClient))
+		_, srv := api.Tracer("e2e").Start(cc, "handle", trace.WithSpanKind(trace.SpanKindServer))
+		if i < failing {
+			srv.SetStatus(otelcodes.Error, "boom")
+			call.SetStatus(otelcodes.Error, "boom")
+		}
+		srv.End()
+		call.End()
+		root.End()
+	}
+	for i := 0; i < dbCalls; i++ {
+		c, root := api.Tracer("e2e").Start(ctx, "job", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindServer))
+		_, q := api.Tracer("e2e").Start(c, "SELECT", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("db.system", "postgresql"), attribute.String("db.name", "orders")))
+		if i < dbFailing {
+			q.SetStatus(otelcodes.Error, "deadlock")
+		}
+		q.End()
+		root.End()
+	}
+	require.NoError(t, web.ForceFlush(ctx))
+	require.NoError(t, api.ForceFlush(ctx))
+
+	type edge struct {
+		Caller, Callee   string
+		Requests, Errors int64
+	}
+	var topo struct {
+		Nodes []struct {
+			Service string `json:"service"`
+			Kind    string `json:"kind"`
+		} `json:"nodes"`
+		Edges []edge `json:"edges"`
+	}
+	path := fmt.Sprintf("/api/v1/topology?start=%d&end=%d", begin.Add(-time.Minute).Unix(), time.Now().Add(time.Minute).Unix())
+	want := []edge{{"api", "orders", dbCalls, dbFailing}, {"web", "api", calls, failing}}
+	waitFor(t, 20*time.Second, func() bool {
+		getJSON(t, f, path, http.StatusOK, &topo)
+		var got []edge
+		for _, e := range topo.Edges {
+			got = append(got, edge{e.Caller, e.Callee, e.Requests, e.Errors})
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i].Caller < got[j].Caller })
+		return reflect.DeepEqual(want, got)
+	}, fmt.Sprintf("edges %v", want))
+	kinds := map[string]string{}
+	for _, n := range topo.Nodes {
+		kinds[n.Service] = n.Kind
+	}
+	require.Equal(t, map[string]string{"web": "service", "api": "service", "orders": "database"}, kinds)
 }
