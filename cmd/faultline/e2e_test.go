@@ -22,11 +22,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/attribute"
@@ -542,4 +545,75 @@ func TestTopologyCountsWhatWasSent(t *testing.T) {
 		kinds[n.Service] = n.Kind
 	}
 	require.Equal(t, map[string]string{"web": "service", "api": "service", "orders": "database"}, kinds)
+}
+
+// OTLP metrics land in the TSDB under Prometheus's names and answer PromQL; SIGHUP reloads the
+// rule files, which the Prometheus rules API then shows.
+func TestOTLPMetricsPromQLAndRuleReload(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	writeRule := func(name string) {
+		require.NoError(t, os.WriteFile(rules, []byte("groups:\n  - name: g\n    rules:\n      - alert: "+name+"\n        expr: vector(0) > 1\n"), 0o600))
+	}
+	writeRule("FirstRule")
+	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"), "-rules.files="+rules)
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "billing")
+	rm.Resource().Attributes().PutStr("host.name", "host-1")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("queue.depth")
+	m.SetUnit("{item}")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	dp.SetDoubleValue(42)
+	conn, err := grpc.NewClient(f.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = pmetricotlp.NewGRPCClient(conn).Export(context.Background(), pmetricotlp.NewExportRequestFromMetrics(md))
+	require.NoError(t, err)
+
+	var v struct {
+		Status string
+		Data   struct {
+			Result []struct {
+				Metric map[string]string
+				Value  [2]any
+			}
+		}
+	}
+	getJSON(t, f, "/prometheus/api/v1/query?query=queue_depth", http.StatusOK, &v)
+	require.Equal(t, "success", v.Status)
+	require.Len(t, v.Data.Result, 1)
+	require.Equal(t, "42", v.Data.Result[0].Value[1])
+	require.Equal(t, "billing", v.Data.Result[0].Metric["job"])
+	require.Equal(t, "host-1", v.Data.Result[0].Metric["host_name"])
+	require.Equal(t, 1.0, metricValue(t, f, "faultline_metric_points_stored_total"))
+
+	ruleNames := func() []string {
+		var r struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct{ Name string }
+				}
+			}
+		}
+		getJSON(t, f, "/prometheus/api/v1/rules", http.StatusOK, &r)
+		var names []string
+		for _, g := range r.Data.Groups {
+			for _, rule := range g.Rules {
+				names = append(names, rule.Name)
+			}
+		}
+		return names
+	}
+	require.Equal(t, []string{"FirstRule"}, ruleNames())
+	writeRule("SecondRule")
+	f.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, func() bool { return reflect.DeepEqual([]string{"SecondRule"}, ruleNames()) }, "SIGHUP to load the new rule")
+	require.NoError(t, os.WriteFile(rules, []byte("groups: [{name: g, rules: [{alert: Broken, expr: 'sum('}]}]\n"), 0o600))
+	f.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(f.Logs(), "rule reload failed") }, "the bad file to be reported")
+	require.Equal(t, []string{"SecondRule"}, ruleNames(), "a bad file keeps the previous rules")
 }

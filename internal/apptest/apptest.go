@@ -170,6 +170,9 @@ func (f *Faultline) Stop() {
 	}
 }
 
+// Signal sends sig to the process.
+func (f *Faultline) Signal(sig os.Signal) { _ = f.cmd.Process.Signal(sig) }
+
 // Kill sends SIGKILL (a crash) and waits for the process to be gone.
 func (f *Faultline) Kill() {
 	_ = f.cmd.Process.Kill()
