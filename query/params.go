@@ -2,9 +2,6 @@ package query
 
 import (
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,121 +10,22 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/faultline/faultline/internal/httpparam"
 	"github.com/faultline/faultline/internal/spanstore"
 )
 
 // defaultSearchLimit is the number of traces a search returns when the request gives no limit.
 const defaultSearchLimit = spanstore.DefaultLimit
 
-// paramError is a bad request parameter: the handlers answer it with 400 and its message,
-// which names the parameter.
-type paramError struct {
-	msg string
-}
-
-func (e *paramError) Error() string { return e.msg }
-
-func badParam(format string, args ...any) error {
-	return &paramError{msg: fmt.Sprintf(format, args...)}
-}
-
-// isParamError reports whether err is a bad parameter (400) rather than a failure (500).
-func isParamError(err error) bool {
-	var pe *paramError
-	return errors.As(err, &pe)
-}
-
-// maxTime is the latest time whose Unix nanoseconds fit an int64 (2262-04-11).
-var maxTime = time.Unix(0, math.MaxInt64).UTC()
-
-// parseTime reads a time as RFC 3339 (with or without fractional seconds) or as Unix seconds,
-// integer or fractional, kept exact to the nanosecond. Times before 1970 or after 2262 are
-// refused: span timestamps are unsigned Unix nanoseconds.
-func parseTime(name, s string) (time.Time, error) {
-	var t time.Time
-	if nanos, ok := parseDecimalSeconds(s); ok {
-		if nanos < 0 {
-			return time.Time{}, badParam("%s: %q is before 1970", name, s)
-		}
-		t = time.Unix(0, nanos).UTC()
-	} else {
-		var err error
-		t, err = time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return time.Time{}, badParam("%s: %q is neither RFC 3339 nor Unix seconds", name, s)
-		}
-	}
-	if t.Before(time.Unix(0, 0)) || t.After(maxTime) {
-		return time.Time{}, badParam("%s: %q is out of range (1970 to 2262)", name, s)
-	}
-	return t, nil
-}
-
-// parseDuration reads a non-negative duration, Go-style ("250ms", "1h30m") or as plain
-// seconds ("0.25", "3").
-func parseDuration(name, s string) (time.Duration, error) {
-	if nanos, ok := parseDecimalSeconds(s); ok {
-		if nanos < 0 {
-			return 0, badParam("%s: %q is negative", name, s)
-		}
-		return time.Duration(nanos), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, badParam("%s: %q is neither a Go duration (250ms) nor seconds", name, s)
-	}
-	if d < 0 {
-		return 0, badParam("%s: %q is negative", name, s)
-	}
-	return d, nil
-}
-
-// parseDecimalSeconds reads [-]digits[.digits] as seconds and returns nanoseconds, exact to
-// the nanosecond (further digits are cut). ok is false if s is not such a number or does not
-// fit an int64 of nanoseconds.
-func parseDecimalSeconds(s string) (nanos int64, ok bool) {
-	neg := false
-	if strings.HasPrefix(s, "-") {
-		neg, s = true, s[1:]
-	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" || !allDigits(intPart) || !allDigits(frac) {
-		return 0, false
-	}
-	const maxSeconds = math.MaxInt64 / int64(time.Second)
-	var sec int64
-	if intPart != "" {
-		v, err := strconv.ParseInt(intPart, 10, 64)
-		if err != nil || v > maxSeconds {
-			return 0, false
-		}
-		sec = v
-	}
-	var fracNanos int64
-	for i := range 9 {
-		fracNanos *= 10
-		if i < len(frac) {
-			fracNanos += int64(frac[i] - '0')
-		}
-	}
-	if sec == maxSeconds && fracNanos > math.MaxInt64%int64(time.Second) {
-		return 0, false
-	}
-	nanos = sec*int64(time.Second) + fracNanos
-	if neg {
-		nanos = -nanos
-	}
-	return nanos, true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// Shared with the other APIs; see internal/httpparam.
+var (
+	badParam            = httpparam.BadParam
+	isParamError        = httpparam.IsParamError
+	parseTime           = httpparam.ParseTime
+	parseDuration       = httpparam.ParseDuration
+	parseDecimalSeconds = httpparam.ParseDecimalSeconds
+	maxTime             = httpparam.MaxTime
+)
 
 // parseTraceID reads a trace ID as 32 hex digits, or as 16 (a 64-bit Jaeger or Zipkin ID,
 // left-padded with zeros as Jaeger does), in either case. The all-zero ID is invalid.
