@@ -266,7 +266,7 @@ func TestTLSAndTokens(t *testing.T) {
 	}
 	// The syncer exports on End; errors surface through the global handler, so check the store.
 	require.NoError(t, export(map[string]string{"authorization": "Bearer " + token}))
-	waitFor(t, 10*time.Second, func() bool { return metricValueWithToken(t, f, token, "faultline_spans_stored_total") == 1 }, "span stored over TLS with token")
+	apptest.WaitFor(t, 10*time.Second, func() bool { return metricValueWithToken(t, f, token, "faultline_spans_stored_total") == 1 }, "span stored over TLS with token")
 	_ = export(map[string]string{"authorization": "Bearer wrong"})
 	_ = export(nil)
 	require.Equal(t, 1.0, metricValueWithToken(t, f, token, "faultline_spans_stored_total"), "no token, no spans")
@@ -470,7 +470,7 @@ func TestRetentionDeletesOldSpansInTheBackground(t *testing.T) {
 	traceURL := func(td ptrace.Traces) string {
 		return "/api/v1/traces/" + td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID().String()
 	}
-	waitFor(t, 10*time.Second, func() bool {
+	apptest.WaitFor(t, 10*time.Second, func() bool {
 		resp, err := f.Client.Get(f.URL(traceURL(old)))
 		if err != nil {
 			return false
@@ -531,7 +531,7 @@ func TestTopologyCountsWhatWasSent(t *testing.T) {
 	}
 	path := fmt.Sprintf("/api/v1/topology?start=%d&end=%d", begin.Add(-time.Minute).Unix(), time.Now().Add(time.Minute).Unix())
 	want := []edge{{"api", "orders", dbCalls, dbFailing}, {"web", "api", calls, failing}}
-	waitFor(t, 20*time.Second, func() bool {
+	apptest.WaitFor(t, 20*time.Second, func() bool {
 		getJSON(t, f, path, http.StatusOK, &topo)
 		var got []edge
 		for _, e := range topo.Edges {
@@ -611,9 +611,9 @@ func TestOTLPMetricsPromQLAndRuleReload(t *testing.T) {
 	require.Equal(t, []string{"FirstRule"}, ruleNames())
 	writeRule("SecondRule")
 	f.Signal(syscall.SIGHUP)
-	waitFor(t, 10*time.Second, func() bool { return reflect.DeepEqual([]string{"SecondRule"}, ruleNames()) }, "SIGHUP to load the new rule")
+	apptest.WaitFor(t, 10*time.Second, func() bool { return reflect.DeepEqual([]string{"SecondRule"}, ruleNames()) }, "SIGHUP to load the new rule")
 	require.NoError(t, os.WriteFile(rules, []byte("groups: [{name: g, rules: [{alert: Broken, expr: 'sum('}]}]\n"), 0o600))
 	f.Signal(syscall.SIGHUP)
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(f.Logs(), "rule reload failed") }, "the bad file to be reported")
+	apptest.WaitFor(t, 10*time.Second, func() bool { return strings.Contains(f.Logs(), "rule reload failed") }, "the bad file to be reported")
 	require.Equal(t, []string{"SecondRule"}, ruleNames(), "a bad file keeps the previous rules")
 }

@@ -242,3 +242,16 @@ func RunWithBinary(m *testing.M, name string, path *string) int {
 	}
 	return m.Run()
 }
+
+// WaitFor polls cond every 50ms until it holds, failing the test with what after timeout.
+func WaitFor(t testing.TB, timeout time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}

@@ -77,15 +77,3 @@ func TestShopTopologyVisibleInFaultline(t *testing.T) {
 }
 
 func decodeJSON(r io.Reader, out any) error { return json.NewDecoder(r).Decode(out) }
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", timeout, what)
-}

@@ -61,7 +61,7 @@ func TestTopologyFromSimulatedTraffic(t *testing.T) {
 
 	window := fmt.Sprintf("start=%d&end=", gt.RunStart.Add(-time.Minute).Unix())
 	var topo topology
-	waitFor(t, 30*time.Second, func() bool {
+	apptest.WaitFor(t, 30*time.Second, func() bool {
 		topo = topology{}
 		getJSON(t, f, "/api/v1/topology?"+window+strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10), &topo)
 		total := 0.0
@@ -194,7 +194,7 @@ func TestAlertReachesAlertmanager(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, 60*time.Second, firing, "Alertmanager to receive ServiceErrors for pricing")
+	apptest.WaitFor(t, 60*time.Second, firing, "Alertmanager to receive ServiceErrors for pricing")
 	require.NoError(t, <-done)
-	waitFor(t, 60*time.Second, func() bool { return !firing() }, "the alert to resolve after the fault")
+	apptest.WaitFor(t, 60*time.Second, func() bool { return !firing() }, "the alert to resolve after the fault")
 }
