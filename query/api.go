@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -64,6 +65,9 @@ type API struct {
 	logger   *slog.Logger
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+
+	deps         DependencySource // nil: no dependencies route
+	depsLookback time.Duration
 }
 
 // NewAPI builds the API over reader and registers its metrics with reg (which may be nil).
@@ -109,7 +113,7 @@ type route struct {
 }
 
 func (a *API) routes() []route {
-	return []route{
+	rs := []route{
 		{path: "/api/v1/services", handler: a.serveServices},
 		{path: "/api/v1/traces", handler: a.serveTraceSearch},
 		{path: "/api/v1/traces/{trace_id}", handler: a.serveTrace},
@@ -119,6 +123,10 @@ func (a *API) routes() []route {
 		{path: "/jaeger/api/traces", handler: a.serveJaegerTraceSearch, jaeger: true},
 		{path: "/jaeger/api/traces/{trace_id}", handler: a.serveJaegerTrace, jaeger: true},
 	}
+	if a.deps != nil {
+		rs = append(rs, route{path: "/jaeger/api/dependencies", handler: a.serveJaegerDependencies, jaeger: true})
+	}
+	return rs
 }
 
 // Register adds the routes to mux: each as "GET path" (which also answers HEAD), and the bare

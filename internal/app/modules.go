@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"time"
 
 	"github.com/grafana/dskit/modules"
 	"github.com/grafana/dskit/services"
@@ -148,6 +149,22 @@ func (a *App) initQuery() (services.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	topo, err := topology.New(a.cfg.Topology, a.metrics.Engine(), a.metrics.Queryable(), a.logger.With("module", Query, "api", "topology"), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("topology API: %w", err)
+	}
+	topo.Register(a.server.Mux())
+	api.SetDependencies(func(ctx context.Context, start, end time.Time) ([]query.Dependency, error) {
+		t, err := topo.Topology(ctx, start, end)
+		if err != nil {
+			return nil, err
+		}
+		deps := make([]query.Dependency, 0, len(t.Edges))
+		for _, e := range t.Edges {
+			deps = append(deps, query.Dependency{Parent: e.Caller, Child: e.Callee, CallCount: e.Requests})
+		}
+		return deps, nil
+	}, a.cfg.Topology.DefaultWindow)
 	api.Register(a.server.Mux())
 
 	prom, err := promapi.New(promapi.Deps{
@@ -172,11 +189,5 @@ func (a *App) initQuery() (services.Service, error) {
 	}
 	prom.Register(a.server.Mux())
 
-	topo, err := topology.New(a.cfg.Topology, a.metrics.Engine(), a.metrics.Queryable(), a.logger.With("module", Query, "api", "topology"), a.registry)
-	if err != nil {
-		return nil, fmt.Errorf("topology API: %w", err)
-	}
-	topo.Register(a.server.Mux())
-	topo.RegisterJaeger(a.server.Mux())
 	return services.NewIdleService(nil, nil), nil
 }
