@@ -2,7 +2,8 @@
 // and alerting rules, in Prometheus's rule file format) and sends alerts to Alertmanagers
 // through Prometheus's notifier (API v2) and, optionally, to a webhook in Alertmanager's
 // webhook format. Without rule files it runs the default rule set in defaultrules/ (copied to
-// deploy/rules/ as an example).
+// deploy/rules/ as an example). Alerts that belong to an incident of the RCA engine are sent
+// with the incident's labels (incident.go), so that Alertmanager pages once per cascade.
 package alerting
 
 import (
@@ -45,9 +46,10 @@ type Alerting struct {
 	externalURL *url.URL
 	amURLs      []*url.URL
 
-	manager  *rules.Manager
-	notifier *notifier.Manager // nil without Alertmanagers
-	webhook  *webhookSender    // nil without a webhook URL
+	manager   *rules.Manager
+	notifier  *notifier.Manager // nil without Alertmanagers
+	webhook   *webhookSender    // nil without a webhook URL
+	incidents *incidentLabeller
 
 	cancel context.CancelFunc
 
@@ -88,6 +90,7 @@ func New(cfg Config, q storage.Queryable, app storage.Appendable, engine *promql
 		Help: "When the rule files were last loaded successfully.",
 	})
 	reg.MustRegister(a.reloadOK, a.reloadTS)
+	a.incidents = newIncidentLabeller(reg)
 
 	if len(cfg.AlertmanagerURLs) > 0 {
 		a.notifier = notifier.NewManager(&notifier.Options{
@@ -156,11 +159,13 @@ func (a *Alerting) notifierConfig() (*promconfig.Config, error) {
 }
 
 // notify is the rules manager's NotifyFunc, like cmd/prometheus's: it hands alerts to the
-// notifier's queue and the webhook's queue, neither of which blocks.
+// notifier's queue and the webhook's queue, neither of which blocks. Alerts that belong to an
+// incident (SetIncidentOf) go out as copies carrying the incident's labels.
 func (a *Alerting) notify(_ context.Context, expr string, alerts ...*rules.Alert) {
 	if len(alerts) == 0 {
 		return
 	}
+	alerts = a.incidents.label(alerts)
 	if a.notifier != nil {
 		rules.SendAlerts(a.notifier, a.externalURL.String())(context.Background(), expr, alerts...)
 	}

@@ -74,7 +74,8 @@ func TestValidate(t *testing.T) {
 }
 
 // (a) The default rules load as the rules manager loads them, and follow the conventions:
-// every alert has summary and description, and names a service or a host.
+// every alert has summary and description, and names a service or a host (FaultlineIncident:
+// the root-cause service).
 func TestDefaultRules(t *testing.T) {
 	files, err := defaultRuleFiles()
 	require.NoError(t, err)
@@ -97,6 +98,11 @@ func TestDefaultRules(t *testing.T) {
 				require.NotEmpty(t, r.Annotations["description"], r.Alert)
 				require.Contains(t, []string{"page", "warning"}, r.Labels["severity"], r.Alert)
 				s := r.Annotations["summary"]
+				if r.Alert == "FaultlineIncident" {
+					require.Contains(t, s, "$labels.root_cause", r.Alert)
+					require.Contains(t, r.Expr, "faultline_incident_active", r.Alert)
+					continue
+				}
 				require.True(t, strings.Contains(s, "$labels.service") || strings.Contains(s, "$labels.host_name"), r.Alert)
 				require.True(t, strings.Contains(r.Expr, "service") || strings.Contains(r.Expr, "host_"), r.Alert)
 			}

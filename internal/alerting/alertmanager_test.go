@@ -23,18 +23,22 @@ const alertmanagerBin = "/usr/bin/prometheus-alertmanager"
 // 127.0.0.1 port with a temporary storage path and clustering off, and returns its URL.
 func startAlertmanager(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(alertmanagerBin); err != nil {
-		t.Fatalf("%s is missing (%v): `make test` installs it (apt-get install -y prometheus-alertmanager); "+
-			"install it yourself to run this test alone", alertmanagerBin, err)
-	}
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "alertmanager.yml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(`route:
+	return startAlertmanagerWithConfig(t, `route:
   receiver: blackhole
   group_wait: 1s
 receivers:
   - name: blackhole
-`), 0o600))
+`)
+}
+
+// startAlertmanagerWithConfig is startAlertmanager with the given configuration file content.
+// Alertmanager refuses to start on an invalid one.
+func startAlertmanagerWithConfig(t *testing.T, config string) string {
+	t.Helper()
+	requireInstalled(t, alertmanagerBin)
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "alertmanager.yml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(config), 0o600))
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cmd := exec.Command(alertmanagerBin,
 		"--config.file="+cfgFile,
@@ -65,6 +69,15 @@ receivers:
 	return url
 }
 
+// requireInstalled fails the test when an Alertmanager program is missing.
+func requireInstalled(t *testing.T, bin string) {
+	t.Helper()
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing (%v): `make test` installs it (apt-get install -y prometheus-alertmanager); "+
+			"install it yourself to run this test alone", bin, err)
+	}
+}
+
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -74,11 +87,15 @@ func freePort(t *testing.T) int {
 
 // amAlert is the part of Alertmanager's API v2 gettableAlert the test looks at.
 type amAlert struct {
-	Labels   map[string]string `json:"labels"`
-	StartsAt time.Time         `json:"startsAt"`
-	EndsAt   time.Time         `json:"endsAt"`
-	Status   struct {
-		State string `json:"state"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	Fingerprint string            `json:"fingerprint"`
+	StartsAt    time.Time         `json:"startsAt"`
+	EndsAt      time.Time         `json:"endsAt"`
+	Status      struct {
+		State       string   `json:"state"` // active, suppressed or unprocessed
+		InhibitedBy []string `json:"inhibitedBy"`
+		SilencedBy  []string `json:"silencedBy"`
 	} `json:"status"`
 }
 
