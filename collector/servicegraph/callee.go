@@ -137,31 +137,7 @@ const maxHostPortNames = 10_000
 // When the name came from an address and the address's host alone is such a service
 // ("checkout:8080" and service "checkout"), the node is named after the service.
 func (g *Generator) resolveCallee(a *calleeAttrs, now int64) (name, kind string) {
-	fromHost := false
-	switch {
-	case a.peerService != "":
-		name = a.peerService
-	case a.dbName != "":
-		name = a.dbName
-	case a.dbSystem != "":
-		name = a.dbSystem
-	case a.host != "":
-		name, fromHost = g.hostPortName(a.host, a.port), true
-	case a.messaging != "":
-		name = a.messaging
-	default:
-		name = UnknownCallee
-	}
-	switch {
-	case a.dbSystem != "" && isCacheSystem(a.dbSystem):
-		kind = metricstore.KindCache
-	case a.dbSystem != "" || a.dbName != "":
-		kind = metricstore.KindDatabase
-	case a.peerService != "" || a.host != "" || a.messaging != "":
-		kind = metricstore.KindExternal
-	default:
-		kind = metricstore.KindUninstrumented
-	}
+	name, kind, fromHost := a.nameAndKind(g.hostPortName)
 	if g.knownService(name, now) {
 		return name, metricstore.KindUninstrumented
 	}
@@ -177,6 +153,51 @@ func (g *Generator) resolveCallee(a *calleeAttrs, now int64) (name, kind string)
 			return host, metricstore.KindUninstrumented
 		}
 	}
+	return name, kind
+}
+
+// nameAndKind is the naming rule of resolveCallee from the attributes alone; hostPort joins
+// an address and a port.
+func (a *calleeAttrs) nameAndKind(hostPort func(host string, port int64) string) (name, kind string, fromHost bool) {
+	switch {
+	case a.peerService != "":
+		name = a.peerService
+	case a.dbName != "":
+		name = a.dbName
+	case a.dbSystem != "":
+		name = a.dbSystem
+	case a.host != "":
+		name, fromHost = hostPort(a.host, a.port), true
+	case a.messaging != "":
+		name = a.messaging
+	default:
+		name = UnknownCallee
+	}
+	switch {
+	case a.dbSystem != "" && isCacheSystem(a.dbSystem):
+		kind = metricstore.KindCache
+	case a.dbSystem != "" || a.dbName != "":
+		kind = metricstore.KindDatabase
+	case a.peerService != "" || a.host != "" || a.messaging != "":
+		kind = metricstore.KindExternal
+	default:
+		kind = metricstore.KindUninstrumented
+	}
+	return name, kind, fromHost
+}
+
+// CalleeOf names the callee of a CLIENT/PRODUCER span from its attributes, as the service
+// graph names a callee that sent no span of its own, with the kind its attributes suggest.
+// Unlike the generator it cannot tell whether the name is an instrumented service; the RCA
+// engine, which reads whole traces, decides that.
+func CalleeOf(attrs pcommon.Map) (name, kind string) {
+	a := scanCalleeAttrs(attrs)
+	name, kind, _ = a.nameAndKind(func(host string, port int64) string {
+		if port <= 0 {
+			return host
+		}
+		return host + ":" + strconv.FormatInt(port, 10)
+	})
 	return name, kind
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
+	"github.com/faultline/faultline/query/rca"
 )
 
 // App is one faultline process.
@@ -34,11 +35,12 @@ type App struct {
 	gokitLogger gokitlog.Logger
 	registry    *prometheus.Registry
 
-	server   *server.Server
-	store    *spanstore.Store
-	metrics  *metricstore.Store
-	alerting *alerting.Alerting // nil unless the target runs rules
-	graph    *servicegraph.Generator
+	server    *server.Server
+	store     *spanstore.Store
+	metrics   *metricstore.Store
+	alerting  *alerting.Alerting // nil unless the target runs rules
+	incidents *rca.Tracker       // nil when incident evaluation is off
+	graph     *servicegraph.Generator
 }
 
 // New builds the process from a validated configuration.

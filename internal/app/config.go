@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
+	"github.com/faultline/faultline/query/rca"
 	"github.com/faultline/faultline/query/topology"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	Alerting  alerting.Config     `yaml:"alerting"`
 	Query     query.Config        `yaml:"query"`
 	Topology  topology.Config     `yaml:"topology"`
+	RCA       rca.Config          `yaml:"rca"`
 }
 
 // LogConfig chooses the log level and format.
@@ -56,6 +58,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	c.Alerting.RegisterFlags(f)
 	c.Query.RegisterFlags(f)
 	c.Topology.RegisterFlags(f)
+	c.RCA.RegisterFlags(f)
 }
 
 // Validate checks every section.
@@ -76,7 +79,7 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format %q: want logfmt or json", c.Log.Format)
 	}
-	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Graph.Validate(), c.Alerting.Validate(), c.Query.Validate(), c.Topology.Validate())
+	return errors.Join(c.Server.Validate(), c.OTLP.Validate(), c.SpanStore.Validate(), c.Metrics.Validate(), c.Graph.Validate(), c.Alerting.Validate(), c.Query.Validate(), c.Topology.Validate(), c.RCA.Validate())
 }
 
 var errHelp = config.ErrHelp

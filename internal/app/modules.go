@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/dskit/modules"
 	"github.com/grafana/dskit/services"
 
+	"github.com/prometheus/prometheus/model/labels"
 	promv1 "github.com/prometheus/prometheus/web/api/v1"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
 	"github.com/faultline/faultline/query/promapi"
+	"github.com/faultline/faultline/query/rca"
 	"github.com/faultline/faultline/query/topology"
 )
 
@@ -33,6 +35,7 @@ const (
 	Graph     = "servicegraph"
 	Collector = "collector"
 	Query     = "query"
+	RCA       = "rca"
 	All       = "all"
 )
 
@@ -47,6 +50,7 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	mm.RegisterModule(Ruler, a.initRuler, modules.UserInvisibleModule)
 	mm.RegisterModule(Graph, a.initGraph, modules.UserInvisibleModule)
 	mm.RegisterModule(Collector, a.initCollector)
+	mm.RegisterModule(RCA, a.initRCA, modules.UserInvisibleModule)
 	mm.RegisterModule(Query, a.initQuery)
 	mm.RegisterModule(All, nil)
 
@@ -57,8 +61,9 @@ func (a *App) setupModules() (*modules.Manager, error) {
 		Metrics:   {Server},
 		Graph:     {Server, Metrics},
 		Collector: {Server, SpanStore, Metrics, Graph},
-		Query:     {Server, SpanStore, Metrics},
-		Ruler:     {Server, Metrics},
+		RCA:       {Server, SpanStore, Metrics},
+		Query:     {Server, SpanStore, Metrics, RCA},
+		Ruler:     {Server, Metrics, RCA},
 		All:       {Collector, Query, Ruler},
 	}
 	for mod, on := range deps {
@@ -115,10 +120,41 @@ func (a *App) initRuler() (services.Service, error) {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	a.alerting = al
+	if t := a.incidents; t != nil {
+		al.SetIncidentOf(func(lset labels.Labels) (alerting.IncidentInfo, bool) {
+			svc := lset.Get("service")
+			if svc == "" {
+				return alerting.IncidentInfo{}, false
+			}
+			in, _, ok := t.Of(svc)
+			return alerting.IncidentInfo{ID: in.ID, RootCause: in.RootCause, RootCauseKind: in.Kind, Summary: in.Summary}, ok
+		})
+	}
 	return services.NewIdleService(
 		func(ctx context.Context) error { return al.Start(ctx) },
 		func(error) error { al.Stop(); return nil },
 	), nil
+}
+
+func (a *App) initRCA() (services.Service, error) {
+	logger := a.logger.With("module", RCA)
+	engine, err := rca.New(a.cfg.RCA, a.metrics.Queryable(), a.store, logger, a.registry)
+	if err != nil {
+		return nil, err
+	}
+	var tracker *rca.Tracker
+	if a.cfg.RCA.EvaluationInterval > 0 {
+		tracker, err = rca.NewTracker(a.cfg.RCA, engine, a.metrics.Appendable(), rca.FilePath(a.cfg.DataDir), logger, a.registry)
+		if err != nil {
+			return nil, err
+		}
+	}
+	a.incidents = tracker
+	rca.NewAPI(engine, tracker, logger).Register(a.server.Mux())
+	if tracker == nil {
+		return services.NewIdleService(nil, nil), nil
+	}
+	return services.NewBasicService(nil, tracker.Run, nil), nil
 }
 
 func (a *App) initGraph() (services.Service, error) {
