@@ -68,7 +68,7 @@ func (a Answer) Top(n int) []string {
 	return out
 }
 
-// Client asks a Faultline query service for root causes.
+// Client asks a Faultline query service for root causes and incidents.
 type Client struct {
 	BaseURL string // http://127.0.0.1:7070
 	Token   string // sent as "Authorization: Bearer TOKEN" when set
@@ -80,36 +80,9 @@ const maxAnswerBytes = 16 << 20
 // RCA asks GET /api/v1/rca?start=&end= (Unix seconds; start rounded down, end up). It never
 // fails: every kind of failure is an Answer with OK false and the reason in Problem.
 func (c *Client) RCA(ctx context.Context, start, end time.Time) Answer {
-	endSecs := end.Unix()
-	if end.After(time.Unix(endSecs, 0)) {
-		endSecs++
-	}
-	q := url.Values{"start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(endSecs, 10)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/api/v1/rca?"+q.Encode(), http.NoBody)
-	if err != nil {
-		return Answer{Problem: err.Error()}
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	req.Header.Set("Accept", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Answer{Problem: requestProblem(err)}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	a := Answer{Status: resp.StatusCode}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		a.Problem = "reading body: " + requestProblem(err)
-		return a
-	}
-	if resp.StatusCode != http.StatusOK {
-		a.Problem = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	status, body, problem := c.get(ctx, "/api/v1/rca", start, end)
+	a := Answer{Status: status, Problem: problem}
+	if problem != "" {
 		return a
 	}
 	var fields map[string]json.RawMessage
@@ -134,6 +107,104 @@ func (c *Client) RCA(ctx context.Context, start, end time.Time) Answer {
 	a.OK = true
 	a.RootCauses, a.Affected, a.Paths, a.ExemplarTraces = w.RootCauses, w.Affected, w.Paths, w.ExemplarTraces
 	return a
+}
+
+// Incident is one entry of GET /api/v1/incidents: a cascade Faultline saw, from its start
+// to its end (nil while it is ongoing), with its root causes best first.
+type Incident struct {
+	ID             string      `json:"id"`
+	Start          time.Time   `json:"start"`
+	End            *time.Time  `json:"end"`
+	Ongoing        bool        `json:"ongoing"`
+	RootCauses     []RootCause `json:"root_causes"`
+	Affected       []Affected  `json:"affected,omitempty"`
+	Paths          [][]string  `json:"paths,omitempty"`
+	ExemplarTraces []string    `json:"exemplar_traces,omitempty"`
+}
+
+// FirstRootCause is the incident's top root-cause service, "" when it names none.
+func (i Incident) FirstRootCause() string {
+	if len(i.RootCauses) == 0 {
+		return ""
+	}
+	return i.RootCauses[0].Service
+}
+
+// IncidentsAnswer is a GET /api/v1/incidents response, or why there was none.
+type IncidentsAnswer struct {
+	// OK is true when Faultline answered 200 with a JSON object holding incidents; anything
+	// else (404 while the endpoint does not exist, another status, a body that is not JSON or
+	// not of the documented shape, a connection error) is "no answer".
+	OK        bool       `json:"ok"`
+	Status    int        `json:"status"`
+	Problem   string     `json:"problem,omitempty"`
+	Incidents []Incident `json:"incidents"`
+}
+
+// Incidents asks GET /api/v1/incidents?start=&end= (Unix seconds; start rounded down, end
+// up) for the incidents overlapping [start, end]. Like RCA it never fails: a failure is an
+// answer with OK false and the reason in Problem.
+func (c *Client) Incidents(ctx context.Context, start, end time.Time) IncidentsAnswer {
+	status, body, problem := c.get(ctx, "/api/v1/incidents", start, end)
+	a := IncidentsAnswer{Status: status, Problem: problem}
+	if problem != "" {
+		return a
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		a.Problem = "non-JSON body"
+		return a
+	}
+	if _, ok := fields["incidents"]; !ok {
+		a.Problem = "no incidents in the answer"
+		return a
+	}
+	var w struct {
+		Incidents []Incident `json:"incidents"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		a.Problem = "malformed answer: " + err.Error()
+		return a
+	}
+	a.OK = true
+	a.Incidents = w.Incidents
+	return a
+}
+
+// get asks GET path?start=&end= (Unix seconds; start rounded down, end up) and returns the
+// status (0 when none arrived) and the body of a 200 answer, or a problem saying why there
+// is no usable body.
+func (c *Client) get(ctx context.Context, path string, start, end time.Time) (status int, body []byte, problem string) {
+	endSecs := end.Unix()
+	if end.After(time.Unix(endSecs, 0)) {
+		endSecs++
+	}
+	q := url.Values{"start": {strconv.FormatInt(start.Unix(), 10)}, "end": {strconv.FormatInt(endSecs, 10)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path+"?"+q.Encode(), http.NoBody)
+	if err != nil {
+		return 0, nil, err.Error()
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	req.Header.Set("Accept", "application/json")
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, requestProblem(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return resp.StatusCode, nil, "reading body: " + requestProblem(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil, fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	return resp.StatusCode, body, ""
 }
 
 // requestProblem shortens a transport error to its cause ("connection refused").

@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/faultline/faultline/loadtest/bench"
 	"github.com/faultline/faultline/loadtest/sim"
 )
 
@@ -27,6 +30,12 @@ type Config struct {
 	JSON         string
 	PollInterval time.Duration
 	Logs         bool
+	// FaultlineBin, when set, is the faultline binary the harness starts itself, one process
+	// per worker, instead of using FaultlineURL and OTLPEndpoint.
+	FaultlineBin   string
+	FaultlineFlags bench.StringList
+	Parallel       int
+	Keep           bool
 }
 
 // RegisterFlags registers the flags and sets the defaults.
@@ -39,10 +48,28 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.JSON, "json", "", "also write the report as JSON to this file")
 	f.BoolVar(&c.Logs, "sim.logs", false, "the simulated services also send OTLP logs (off: Faultline's collector does not take OTLP/gRPC logs yet)")
 	f.DurationVar(&c.PollInterval, "poll", DefaultPollInterval, "time between /api/v1/rca queries during a fault window (detection time); 0s: no polling")
+	f.StringVar(&c.FaultlineBin, "faultline.bin", "", "start Faultline from this binary (built from ./cmd/faultline, e.g. bin/faultline by make build) instead of using -faultline.url and -otlp.endpoint: "+
+		"one process per worker on free 127.0.0.1 ports, each with its own temporary data dir kept across that worker's scenarios and its log in faultline.log beside it, stopped with SIGTERM at the end")
+	f.Var(&c.FaultlineFlags, "faultline.flag", "extra flag for the Faultline processes -faultline.bin starts, e.g. -faultline.flag=-servicegraph.flush-interval=5s (repeatable)")
+	f.IntVar(&c.Parallel, "parallel", 1, "run this many scenarios at once, each worker on its own Faultline (more than 1 needs -faultline.bin); workers take the scenarios in suite order and the report keeps that order. "+
+		"A cpu scenario burns CPU for the whole machine, so it runs alone: the harness waits until every worker is idle, runs it, and only then hands out more")
+	f.BoolVar(&c.Keep, "keep", false, "keep the temporary dir of the Faultline processes -faultline.bin starts (data and faultline.log), which is otherwise removed unless a process failed")
 }
 
 // Validate checks the settings; the harness talks only to 127.0.0.1.
 func (c *Config) Validate() error {
+	switch {
+	case c.Parallel < 0:
+		return fmt.Errorf("-parallel=%d: must not be negative (0 and 1: one at a time)", c.Parallel)
+	case c.FaultlineBin == "" && c.Parallel > 1:
+		return fmt.Errorf("-parallel=%d needs -faultline.bin: each worker runs its own Faultline", c.Parallel)
+	case c.FaultlineBin == "" && len(c.FaultlineFlags) > 0:
+		return errors.New("-faultline.flag applies only with -faultline.bin")
+	case c.FaultlineBin == "" && c.Keep:
+		return errors.New("-keep applies only with -faultline.bin")
+	case c.FaultlineBin != "":
+		return c.validateCommon() // -faultline.url and -otlp.endpoint are not used
+	}
 	u, err := url.Parse(c.FaultlineURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("-faultline.url=%q: want http://HOST:PORT", c.FaultlineURL)
@@ -57,6 +84,11 @@ func (c *Config) Validate() error {
 	if !loopbackHost(host) {
 		return fmt.Errorf("-otlp.endpoint=%q: %q is not a loopback address; this harness only talks to 127.0.0.1, ::1 or localhost", c.OTLPEndpoint, host)
 	}
+	return c.validateCommon()
+}
+
+// validateCommon checks the settings both modes use.
+func (c *Config) validateCommon() error {
 	if c.Only != "" {
 		if _, err := regexp.Compile(c.Only); err != nil {
 			return fmt.Errorf("-only=%q: %w", c.Only, err)
@@ -98,11 +130,18 @@ func Select(scenarios []sim.Scenario, only string) ([]sim.Scenario, error) {
 	return out, nil
 }
 
-// Main is the "faultline-loadtest rca" command: it runs a suite against a running Faultline
-// and prints the report on stdout, progress on stderr. It returns 0 when every scenario ran
-// (whatever the scores), 1 when a simulator run failed, Faultline was unreachable or the run
-// was interrupted, 2 on bad flags or a bad suite.
+// Main is the "faultline-loadtest rca" command: it runs a suite against a running Faultline,
+// or against Faultline processes of its own (-faultline.bin), and prints the report on
+// stdout, progress on stderr. It returns 0 when every scenario ran (whatever the scores), 1
+// when a simulator run failed, Faultline was unreachable, would not start or stop, or the
+// run was interrupted, 2 on bad flags or a bad suite.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdout, stderr, 1)
+}
+
+// run is Main with the simulator's time scale (sim.Options.TimeScale), which tests shrink
+// to run a suite in seconds; the suite's minimum fault start (Lookback) is in real time.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, timeScale float64) int {
 	fs := flag.NewFlagSet("rca", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg Config
@@ -117,6 +156,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		_, _ = fmt.Fprintf(stderr, "rca: %v\n", err)
 		return 2
+	}
+	if cfg.FaultlineBin != "" {
+		bin, err := filepath.Abs(cfg.FaultlineBin)
+		if err == nil {
+			_, err = os.Stat(bin)
+		}
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "rca: -faultline.bin: %v (build it first, e.g. make build)\n", err)
+			return 2
+		}
+		cfg.FaultlineBin = bin
 	}
 	suite, err := LoadSuite(cfg.Suite)
 	if err != nil {
@@ -133,12 +183,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	base := strings.TrimRight(cfg.FaultlineURL, "/")
-	client := &Client{BaseURL: base, Token: cfg.Token, HTTP: &http.Client{Timeout: 30 * time.Second}}
-	if err := checkReachable(ctx, client); err != nil {
-		_, _ = fmt.Fprintf(stderr, "rca: Faultline is not reachable at %s: %v\n", base, err)
-		return 1
-	}
 	var headers map[string]string
 	if cfg.Token != "" {
 		headers = map[string]string{"authorization": "Bearer " + cfg.Token}
@@ -147,15 +191,55 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if poll == 0 {
 		poll = -1 // the flag's 0s means no polling; the Runner's zero means the default
 	}
-	runner := &Runner{
-		RunScenario:  newSimulator(cfg.OTLPEndpoint, headers, cfg.Logs, logger),
-		Faultline:    client,
-		PollInterval: poll,
-		Logger:       logger,
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	newRunner := func(baseURL string, simulator RunFunc, logger *slog.Logger) *Runner {
+		return &Runner{
+			RunScenario:  simulator,
+			Faultline:    &Client{BaseURL: baseURL, Token: cfg.Token, HTTP: hc},
+			PollInterval: poll,
+			Logger:       logger,
+			TimeScale:    timeScale,
+		}
 	}
-	logger.Info("suite start", "suite", cfg.Suite, "scenarios", len(scenarios), "faultline", base, "otlp", cfg.OTLPEndpoint)
-	results, runErr := runner.Run(ctx, scenarios)
-	report := NewReport(cfg.Suite, base, results)
+
+	var (
+		target  string
+		results []Result
+		runErr  error
+	)
+	if cfg.FaultlineBin == "" {
+		target = strings.TrimRight(cfg.FaultlineURL, "/")
+		runner := newRunner(target, newSimulator(cfg.OTLPEndpoint, headers, cfg.Logs, timeScale, logger), logger)
+		if err := checkReachable(ctx, runner.Faultline); err != nil {
+			_, _ = fmt.Fprintf(stderr, "rca: Faultline is not reachable at %s: %v\n", target, err)
+			return 1
+		}
+		logger.Info("suite start", "suite", cfg.Suite, "scenarios", len(scenarios), "faultline", target, "otlp", cfg.OTLPEndpoint)
+		results, runErr = runner.Run(ctx, scenarios)
+	} else {
+		n := min(max(cfg.Parallel, 1), len(scenarios))
+		target = fmt.Sprintf("%s (%d processes)", cfg.FaultlineBin, n)
+		logger.Info("starting faultline", "bin", cfg.FaultlineBin, "processes", n)
+		fl, err := startFleet(ctx, cfg.FaultlineBin, cfg.FaultlineFlags, n, cfg.Keep, logger)
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "rca: start faultline: %v\n", err)
+			return 1
+		}
+		sched := &Scheduler{Logger: logger}
+		for _, w := range fl.workers {
+			wl := logger.With("worker", w.name)
+			sched.Workers = append(sched.Workers, newRunner(w.fl.URL(""), w.simulator(headers, cfg.Logs, timeScale, wl), wl))
+		}
+		logger.Info("suite start", "suite", cfg.Suite, "scenarios", len(scenarios), "workers", n)
+		results, runErr = sched.Run(ctx, scenarios)
+		if !fl.stop(ctx.Err() != nil) && runErr == nil {
+			runErr = errors.New("a faultline process did not stop cleanly")
+		}
+	}
+
+	report := NewReport(cfg.Suite, target, results)
 	if err := report.WriteText(stdout); err != nil {
 		_, _ = fmt.Fprintf(stderr, "rca: %v\n", err)
 		return 1
@@ -167,8 +251,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	switch {
-	case runErr != nil:
+	case runErr != nil && len(results) < len(scenarios):
 		_, _ = fmt.Fprintf(stderr, "rca: interrupted after %d of %d scenarios: %v\n", len(results), len(scenarios), runErr)
+		return 1
+	case runErr != nil:
+		_, _ = fmt.Fprintf(stderr, "rca: %v\n", runErr)
 		return 1
 	case report.Summary.Failed > 0:
 		_, _ = fmt.Fprintf(stderr, "rca: %d of %d simulator runs failed\n", report.Summary.Failed, len(results))

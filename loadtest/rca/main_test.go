@@ -35,6 +35,12 @@ func TestMainRefuses(t *testing.T) {
 		{"missing suite", []string{"-suite=testdata/nope.yaml"}, 2, "read suite"},
 		{"bad suite", []string{"-suite=testdata/suite_bad.yaml"}, 2, `testdata/suite_bad.yaml: line 5: unknown key "targt"`},
 		{"-only matches nothing", []string{"-suite=testdata/suite_good.yaml", "-only=^zzz"}, 2, "no scenario in testdata/suite_good.yaml matches"},
+		{"parallel without a binary", []string{"-parallel=2"}, 2, "-parallel=2 needs -faultline.bin"},
+		{"negative parallel", []string{"-parallel=-1", "-faultline.bin=testdata/suite_good.yaml"}, 2, "-parallel=-1: must not be negative"},
+		{"faultline flag without a binary", []string{"-faultline.flag=-log.level=debug"}, 2, "-faultline.flag applies only with -faultline.bin"},
+		{"keep without a binary", []string{"-keep"}, 2, "-keep applies only with -faultline.bin"},
+		{"missing binary", []string{"-suite=testdata/suite_good.yaml", "-faultline.bin=testdata/nope", "-parallel=2"}, 2, "-faultline.bin: stat "},
+		{"binary ignores the URL", []string{"-suite=testdata/nope.yaml", "-faultline.bin=testdata/suite_good.yaml", "-faultline.url=http://10.1.2.3:7070"}, 2, "read suite"},
 		{"faultline down", []string{"-suite=testdata/suite_good.yaml", "-faultline.url=" + closedURL}, 1, "Faultline is not reachable at " + closedURL + ": connection refused"},
 	}
 	for _, tt := range tests {

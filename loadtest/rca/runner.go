@@ -26,6 +26,18 @@ type Runner struct {
 	PollInterval time.Duration
 	// Logger gets one line as each scenario starts and ends; nil discards.
 	Logger *slog.Logger
+	// TimeScale is the simulator's time scale (sim.Options.TimeScale) that RunScenario
+	// applies, so the runner's own idea of the timeline (when to poll, a none run's nominal
+	// window) matches; 0 means 1. Only tests set it: the RCA lookback is not scaled.
+	TimeScale float64
+}
+
+// scale applies TimeScale to a duration of the scenario's timeline.
+func (r *Runner) scale(d time.Duration) time.Duration {
+	if r.TimeScale <= 0 || r.TimeScale == 1 {
+		return d
+	}
+	return time.Duration(float64(d) * r.TimeScale)
 }
 
 // Run runs every scenario in order. It stops early only when ctx ends, returning the results
@@ -57,7 +69,7 @@ type runOutcome struct {
 
 // RunOne runs one scenario: the simulator in the background, a query every PollInterval
 // during the expected fault window, then, when the run is over, the final query over the
-// fault window the simulator reports.
+// fault window the simulator reports and a query for the incidents over the whole run.
 func (r *Runner) RunOne(ctx context.Context, sc sim.Scenario) Result {
 	logger := r.Logger
 	if logger == nil {
@@ -79,6 +91,7 @@ func (r *Runner) RunOne(ctx context.Context, sc sim.Scenario) Result {
 	} else {
 		out = <-done
 	}
+	finished := time.Now()
 	res.Polls = len(polls)
 	if out.err != nil {
 		res.Error = out.err.Error()
@@ -93,10 +106,17 @@ func (r *Runner) RunOne(ctx context.Context, sc sim.Scenario) Result {
 		if base.IsZero() {
 			base = launched
 		}
-		res.FaultStart = base.Add(sc.Fault.Start)
+		res.FaultStart = base.Add(r.scale(sc.Fault.Start))
 	}
 	if res.FaultEnd.IsZero() {
-		res.FaultEnd = res.FaultStart.Add(sc.Fault.Duration)
+		res.FaultEnd = res.FaultStart.Add(r.scale(sc.Fault.Duration))
+	}
+	res.RunStart, res.RunEnd = gt.RunStart, gt.RunEnd
+	if res.RunStart.IsZero() {
+		res.RunStart = launched
+	}
+	if res.RunEnd.IsZero() {
+		res.RunEnd = finished
 	}
 	if sc.Fault.Kind != sim.FaultNone {
 		res.FaultyService = gt.FaultyService
@@ -112,9 +132,22 @@ func (r *Runner) RunOne(ctx context.Context, sc sim.Scenario) Result {
 	}
 	res.Answer = r.Faultline.RCA(ctx, res.FaultStart.Add(-Lookback), res.FaultEnd)
 	res.Rank = res.Answer.Rank(res.FaultyService)
+	inc := r.Faultline.Incidents(ctx, res.RunStart, res.RunEnd)
+	res.IncidentsOK, res.IncidentsProblem = inc.OK, inc.Problem
+	if inc.OK {
+		res.Incidents = len(inc.Incidents)
+		for _, i := range inc.Incidents {
+			res.IncidentRootCauses = append(res.IncidentRootCauses, i.FirstRootCause())
+		}
+	}
 	attrs := []any{"scenario", sc.Name, "rank", res.Rank, "top3", res.Answer.Top(3), "polls", res.Polls}
 	if !res.Answer.OK {
 		attrs = append(attrs, "no_answer", res.Answer.Problem)
+	}
+	if inc.OK {
+		attrs = append(attrs, "incidents", res.Incidents)
+	} else {
+		attrs = append(attrs, "incidents_no_answer", inc.Problem)
 	}
 	logger.Info("scenario done", attrs...)
 	return res
@@ -129,8 +162,8 @@ func (r *Runner) pollUntilDone(ctx context.Context, sc sim.Scenario, launched ti
 	if interval == 0 {
 		interval = DefaultPollInterval
 	}
-	start := launched.Add(sc.Fault.Start)
-	end := start.Add(sc.Fault.Duration)
+	start := launched.Add(r.scale(sc.Fault.Start))
+	end := start.Add(r.scale(sc.Fault.Duration))
 	next := start.Add(interval)
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()

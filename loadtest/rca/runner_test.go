@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,23 +21,25 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fakeFaultline stands in for Faultline's GET /api/v1/rca. The RCA engine does not exist
-// yet, so this stub answers fixed rankings per scenario (the scenario whose run is current),
-// one answer for the polls made during the fault window and one for the final query, or a
-// 404 as Faultline does today.
+// fakeFaultline stands in for Faultline's GET /api/v1/rca and /api/v1/incidents. The RCA
+// engine does not exist yet, so this stub answers fixed rankings per scenario (the scenario
+// whose run is current), one answer for the polls made during the fault window and one for
+// the final query, or a 404 as Faultline does today; and fixed incidents, or a 404.
 type fakeFaultline struct {
-	mu       sync.Mutex
-	current  string
-	answers  map[string]stubAnswer
-	queries  map[string][][2]int64 // scenario -> (start, end) of every query
-	badToken int
+	mu         sync.Mutex
+	current    string
+	answers    map[string]stubAnswer
+	queries    map[string][][2]int64 // scenario -> (start, end) of every RCA query
+	incQueries map[string][][2]int64 // scenario -> (start, end) of every incidents query
+	badToken   int
 }
 
 type stubAnswer struct {
-	polls  []string // root causes while the run is going on
-	final  []string // root causes once it is over
-	status int      // answer this status instead (404: no RCA engine)
-	done   bool     // set when the run is over
+	polls     []string // root causes while the run is going on
+	final     []string // root causes once it is over
+	status    int      // answer this status instead (404: no RCA engine)
+	done      bool     // set when the run is over
+	incidents []string // each incident's first root cause ("": none); nil: 404
 }
 
 func (f *fakeFaultline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +50,7 @@ func (f *fakeFaultline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 		return
 	}
-	if r.URL.Path != "/api/v1/rca" {
+	if r.URL.Path != "/api/v1/rca" && r.URL.Path != "/api/v1/incidents" {
 		http.NotFound(w, r)
 		return
 	}
@@ -57,8 +60,29 @@ func (f *fakeFaultline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"bad start or end"}`, http.StatusBadRequest)
 		return
 	}
-	f.queries[f.current] = append(f.queries[f.current], [2]int64{start, end})
 	a := f.answers[f.current]
+	if r.URL.Path == "/api/v1/incidents" {
+		f.incQueries[f.current] = append(f.incQueries[f.current], [2]int64{start, end})
+		if a.incidents == nil {
+			http.NotFound(w, r)
+			return
+		}
+		incs := []map[string]any{}
+		for i, rc := range a.incidents {
+			rcs := []map[string]any{}
+			if rc != "" {
+				rcs = append(rcs, map[string]any{"service": rc, "score": 0.9, "kind": "error", "evidence": []string{}})
+			}
+			incs = append(incs, map[string]any{
+				"id": strconv.Itoa(i), "start": time.Unix(start, 0).UTC().Format(time.RFC3339), "end": nil, "ongoing": true,
+				"root_causes": rcs, "affected": []any{}, "paths": [][]string{}, "exemplar_traces": []string{},
+			})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"incidents": incs})
+		return
+	}
+	f.queries[f.current] = append(f.queries[f.current], [2]int64{start, end})
 	if a.status != 0 {
 		http.Error(w, "404 page not found", a.status)
 		return
@@ -92,13 +116,14 @@ func (f *fakeFaultline) finish(name string) {
 func TestRunner(t *testing.T) {
 	const runFor = 400 * time.Millisecond
 	ff := &fakeFaultline{
-		queries: map[string][][2]int64{},
+		queries:    map[string][][2]int64{},
+		incQueries: map[string][][2]int64{},
 		answers: map[string]stubAnswer{
-			"shop-error-payment":  {polls: []string{"payment", "checkout"}, final: []string{"payment", "checkout", "frontend"}},
-			"shop-latency-redis":  {polls: []string{"cart"}, final: []string{"cart", "checkout", "redis"}},
+			"shop-error-payment":  {polls: []string{"payment", "checkout"}, final: []string{"payment", "checkout", "frontend"}, incidents: []string{"payment"}},
+			"shop-latency-redis":  {polls: []string{"cart"}, final: []string{"cart", "checkout", "redis"}, incidents: []string{"cart", ""}},
 			"chain5-down-pricing": {status: http.StatusNotFound},
-			"shop-none":           {final: []string{}},
-			"chain5-none":         {final: []string{"orders"}},
+			"shop-none":           {final: []string{}, incidents: []string{}},
+			"chain5-none":         {final: []string{"orders"}, incidents: []string{"orders"}},
 		},
 	}
 	srv := httptest.NewServer(ff)
@@ -171,6 +196,30 @@ func TestRunner(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, down.Answer.Status)
 	assert.Empty(t, down.Error)
 
+	// Incidents over the whole run: counted with each one's first root cause; a 404 is no
+	// answer; a failed run is not asked.
+	assert.True(t, pay.IncidentsOK)
+	assert.Equal(t, 1, pay.Incidents)
+	assert.Equal(t, []string{"payment"}, pay.IncidentRootCauses)
+	assert.Equal(t, 2, redis.Incidents)
+	assert.Equal(t, []string{"cart", ""}, redis.IncidentRootCauses)
+	assert.True(t, redis.SplitIncident())
+	assert.False(t, down.IncidentsOK)
+	assert.Equal(t, "404 Not Found", down.IncidentsProblem)
+	assert.Zero(t, down.Incidents)
+	assert.Empty(t, ff.incQueries["shop-cpu-catalog"])
+	assert.False(t, byName["shop-none"].FalseIncident())
+	assert.True(t, byName["chain5-none"].FalseIncident())
+	for _, name := range []string{"shop-error-payment", "shop-none"} {
+		q := ff.incQueries[name]
+		require.Len(t, q, 1, name)
+		gt, res := truths[name], byName[name]
+		assert.Equal(t, gt.RunStart, res.RunStart, name)
+		assert.False(t, res.RunEnd.Before(gt.RunStart.Add(runFor)), "the window ends when the run finished: %s", name)
+		assert.Equal(t, res.RunStart.Unix(), q[0][0], name)
+		assert.Equal(t, res.RunEnd.Add(time.Second-1).Unix(), q[0][1], name)
+	}
+
 	assert.Equal(t, "start services: boom", byName["shop-cpu-catalog"].Error)
 	assert.True(t, byName["shop-none"].Quiet())
 	assert.True(t, byName["chain5-none"].FalseAlarm())
@@ -193,8 +242,10 @@ func TestRunner(t *testing.T) {
 	// Scored: payment (1), redis (3), pricing (0); catalog failed, the none runs do not count.
 	// AC@1 = 1/3, AC@2 = 1/3, AC@3..5 = 2/3: Avg@5 = (2/3 + 3 * 2/3) / 5 = 8/15 = 0.53.
 	report := NewReport("test", srv.URL, results)
-	assert.Equal(t, "AC@1=0.33 AC@3=0.67 Avg@5=0.53 scenarios=3", report.FinalLine())
+	assert.True(t, strings.HasPrefix(report.FinalLine(), "AC@1=0.33 AC@3=0.67 Avg@5=0.53 scenarios=3 false_alarms=1/2 false_incidents=1/2 split_incidents=1 detection_mean="), report.FinalLine())
+	assert.True(t, strings.HasSuffix(report.FinalLine(), " undetected=2"), "redis and pricing polled, never first: %s", report.FinalLine())
 	assert.Equal(t, NoneScore{Scenarios: 2, Quiet: 1, FalseAlarms: 1}, report.Summary.None)
+	assert.Equal(t, IncidentScore{NoneAnswered: 2, FalseIncidents: 1, FaultAnswered: 2, Split: 1, NoAnswer: 1}, report.Summary.Incidents)
 	assert.Equal(t, 1, report.Summary.Failed)
 }
 

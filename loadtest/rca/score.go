@@ -33,6 +33,19 @@ type Result struct {
 	Polls     int           `json:"polls"`
 	Detected  bool          `json:"detected"`
 	Detection time.Duration `json:"-"`
+	// RunStart and RunEnd are the simulator run's wall-clock bounds, the window asked about
+	// incidents.
+	RunStart time.Time `json:"run_start,omitzero"`
+	RunEnd   time.Time `json:"run_end,omitzero"`
+	// IncidentsOK says whether GET /api/v1/incidents over [RunStart, RunEnd] answered (a 404
+	// while the endpoint does not exist, another status, a malformed body or a connection
+	// error is no answer, with the reason in IncidentsProblem). Incidents counts the incidents
+	// it listed and IncidentRootCauses holds each one's first root cause ("" when it names
+	// none), in the answer's order.
+	IncidentsOK        bool     `json:"incidents_ok"`
+	IncidentsProblem   string   `json:"incidents_problem,omitempty"`
+	Incidents          int      `json:"incidents"`
+	IncidentRootCauses []string `json:"incident_root_causes,omitempty"`
 }
 
 // MarshalJSON writes Detection as seconds.
@@ -62,6 +75,19 @@ func (r Result) Quiet() bool {
 	return r.Error == "" && r.Kind == sim.FaultNone && r.Answer.OK && len(r.Answer.RootCauses) == 0
 }
 
+// FalseIncident says whether r is a none scenario during which Faultline opened an incident.
+func (r Result) FalseIncident() bool {
+	return r.Error == "" && r.Kind == sim.FaultNone && r.IncidentsOK && r.Incidents > 0
+}
+
+// SplitIncident says whether r is a fault scenario that Faultline reported as more than one
+// incident: one cascade should be one incident.
+func (r Result) SplitIncident() bool { return r.Scored() && r.IncidentsOK && r.Incidents > 1 }
+
+// Undetected says whether r is a scored scenario that was polled during its fault window but
+// never had the true cause ranked first.
+func (r Result) Undetected() bool { return r.Scored() && r.Polls > 0 && !r.Detected }
+
 // Score is the RCAEval measures over a set of fault scenarios.
 type Score struct {
 	Scenarios int `json:"scenarios"`
@@ -69,9 +95,12 @@ type Score struct {
 	AC   [5]float64 `json:"ac"`
 	Avg5 float64    `json:"avg5"` // mean of AC@1..AC@5
 	// Detected counts scenarios a poll caught (true cause first) during the fault window;
-	// MeanDetectionSeconds is their mean time from fault start.
+	// MeanDetectionSeconds and MaxDetectionSeconds are their mean and longest time from fault
+	// start. Undetected counts the polled scenarios no poll caught (Result.Undetected).
 	Detected             int     `json:"detected"`
 	MeanDetectionSeconds float64 `json:"mean_detection_seconds"`
+	MaxDetectionSeconds  float64 `json:"max_detection_seconds"`
+	Undetected           int     `json:"undetected"`
 }
 
 // AC1 is AC@1.
@@ -84,7 +113,7 @@ func (s Score) AC3() float64 { return s.AC[2] }
 func ScoreResults(results []Result) Score {
 	var s Score
 	var hits [5]int
-	var detSum time.Duration
+	var detSum, detMax time.Duration
 	for _, r := range results {
 		if !r.Scored() {
 			continue
@@ -98,6 +127,10 @@ func ScoreResults(results []Result) Score {
 		if r.Detected {
 			s.Detected++
 			detSum += r.Detection
+			detMax = max(detMax, r.Detection)
+		}
+		if r.Undetected() {
+			s.Undetected++
 		}
 	}
 	if s.Scenarios == 0 {
@@ -111,6 +144,7 @@ func ScoreResults(results []Result) Score {
 	s.Avg5 = sum / 5
 	if s.Detected > 0 {
 		s.MeanDetectionSeconds = detSum.Seconds() / float64(s.Detected)
+		s.MaxDetectionSeconds = detMax.Seconds()
 	}
 	return s
 }
@@ -129,12 +163,33 @@ type NoneScore struct {
 	NoAnswer    int `json:"no_answer"`    // no usable answer (404, not JSON, unreachable)
 }
 
+// Answered is the none scenarios /api/v1/rca answered: the false alarm rate's denominator.
+func (n NoneScore) Answered() int { return n.Quiet + n.FalseAlarms }
+
+// IncidentScore counts the scenarios (whose simulator run succeeded) by what
+// /api/v1/incidents said about their run.
+type IncidentScore struct {
+	// NoneAnswered counts the none scenarios with an answer; FalseIncidents those of them
+	// during which an incident was open.
+	NoneAnswered   int `json:"none_answered"`
+	FalseIncidents int `json:"false_incidents"`
+	// FaultAnswered counts the fault scenarios with an answer; Split those reported as more
+	// than one incident, Missed those with none.
+	FaultAnswered int `json:"fault_answered"`
+	Split         int `json:"split_incidents"`
+	Missed        int `json:"missed"`
+	// NoAnswer counts the scenarios with no answer (404 while the endpoint does not exist).
+	NoAnswer int `json:"no_answer"`
+}
+
 // Summary is the whole suite's scores.
 type Summary struct {
 	Overall Score       `json:"overall"`
 	ByKind  []KindScore `json:"by_kind"`
 	None    NoneScore   `json:"none"`
-	Failed  int         `json:"failed"` // scenarios whose simulator run failed (not scored)
+	// Incidents is what GET /api/v1/incidents said about each run.
+	Incidents IncidentScore `json:"incidents"`
+	Failed    int           `json:"failed"` // scenarios whose simulator run failed (not scored)
 }
 
 // Summarize scores results overall and per fault kind (in sim.FaultKinds order, then any
@@ -147,6 +202,7 @@ func Summarize(results []Result) Summary {
 			s.Failed++
 			continue
 		}
+		s.Incidents.add(r)
 		if r.Kind == sim.FaultNone {
 			s.None.Scenarios++
 			switch {
@@ -185,4 +241,24 @@ func Summarize(results []Result) Summary {
 		s.ByKind = append(s.ByKind, KindScore{Kind: k, Score: ScoreResults(of)})
 	}
 	return s
+}
+
+func (s *IncidentScore) add(r Result) {
+	switch {
+	case !r.IncidentsOK:
+		s.NoAnswer++
+	case r.Kind == sim.FaultNone:
+		s.NoneAnswered++
+		if r.FalseIncident() {
+			s.FalseIncidents++
+		}
+	default:
+		s.FaultAnswered++
+		switch {
+		case r.SplitIncident():
+			s.Split++
+		case r.Incidents == 0:
+			s.Missed++
+		}
+	}
 }

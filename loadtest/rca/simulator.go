@@ -17,9 +17,11 @@ func validateScenario(sc sim.Scenario) error {
 }
 
 // newSimulator returns the RunScenario that drives the real simulator, sending OTLP to
-// endpoint with headers (and logs too when logs is set).
-func newSimulator(endpoint string, headers map[string]string, logs bool, logger *slog.Logger) RunFunc {
+// endpoint with headers (and logs too when logs is set), its timeline multiplied by
+// timeScale (sim.Options.TimeScale; tests only).
+func newSimulator(endpoint string, headers map[string]string, logs bool, timeScale float64, logger *slog.Logger) RunFunc {
 	return func(ctx context.Context, sc sim.Scenario) (sim.GroundTruth, error) {
-		return sim.Run(ctx, sim.Options{Endpoint: endpoint, Headers: headers, Logs: logs, Logger: logger}, sc)
+		opts := sim.Options{Endpoint: endpoint, Headers: headers, Logs: logs, Logger: logger, TimeScale: timeScale}
+		return sim.Run(ctx, opts, sc)
 	}
 }

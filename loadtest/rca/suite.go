@@ -1,7 +1,16 @@
 // Package rca is the root-cause accuracy harness: it runs a suite of fault scenarios through
 // the simulator (loadtest/sim) against a running Faultline, asks GET /api/v1/rca about each
 // fault window and scores the answers with the RCAEval benchmark's measures (AC@1, AC@3,
-// Avg@5), plus false alarms on fault-free scenarios and time to detection.
+// Avg@5), plus false alarms on fault-free scenarios and time to detection. It also asks
+// GET /api/v1/incidents about each run: an incident during a fault-free scenario is a false
+// incident, a fault reported as more than one incident is split.
+//
+// Against one Faultline (-faultline.url) the scenarios run one after another. With
+// -faultline.bin the harness starts Faultline processes itself, one per worker, and
+// -parallel=N runs N scenarios at once (Scheduler), each worker's scenarios against its own
+// process. A cpu scenario burns CPU for the whole machine and would distort the others, so
+// it runs alone: the scheduler waits until every worker is idle, runs it, and only then
+// hands out more. The report keeps the suite's order.
 package rca
 
 import (

@@ -17,7 +17,8 @@ const usage = `usage: faultline-loadtest COMMAND [flags]
 
 commands:
   sim   run the simulator with an optional fault; prints the ground truth as JSON
-  rca   run a scenario suite against Faultline and score its root-cause answers
+  rca   run a scenario suite against Faultline (or Faultline processes of its own, in
+        parallel) and score its root-cause answers and incidents
 Run "faultline-loadtest COMMAND -h" for a command's flags.
 `
 
