@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/faultline/faultline/loadtest/sim"
@@ -15,13 +16,43 @@ import (
 func RunsAlone(sc sim.Scenario) bool { return sc.Fault.Kind == sim.FaultCPU }
 
 // Scheduler runs a suite on several workers at once, each a Runner with a Faultline of its
-// own. The workers take the scenarios in suite order, each as soon as it is idle; a scenario
-// that RunsAlone waits until every worker is idle, runs on its own, and only then are more
-// handed out.
+// own. Each topology keeps to its own workers (topologies are dealt to workers in order of
+// first appearance; with more workers than topologies, a topology's scenarios are dealt
+// round-robin among its workers), so that every Faultline watches one application, as a
+// real deployment does: handing a Faultline another application whose services share names
+// (every topology has a frontend) would look to it like those services changed. Each worker
+// runs its scenarios in suite order; a scenario that RunsAlone starts when every scenario
+// before it in the suite has ended, and none after it starts before it ended.
 type Scheduler struct {
 	Workers []*Runner
 	// Logger gets a line when a scenario waits to run alone; nil discards.
 	Logger *slog.Logger
+}
+
+// Assign deals the scenarios to n workers: the indexes of each worker's scenarios, in suite
+// order.
+func Assign(scenarios []sim.Scenario, n int) [][]int {
+	var topologies []string
+	for _, sc := range scenarios {
+		if !slices.Contains(topologies, sc.Topology) {
+			topologies = append(topologies, sc.Topology)
+		}
+	}
+	// The workers of each topology.
+	owners := make(map[string][]int, len(topologies))
+	for w := range max(n, len(topologies)) {
+		t := topologies[w%len(topologies)]
+		owners[t] = append(owners[t], w%n)
+	}
+	dealt := map[string]int{}
+	queues := make([][]int, n)
+	for i, sc := range scenarios {
+		ws := owners[sc.Topology]
+		w := ws[dealt[sc.Topology]%len(ws)]
+		dealt[sc.Topology]++
+		queues[w] = append(queues[w], i)
+	}
+	return queues
 }
 
 // Run runs every scenario and returns the results in suite order, whatever order they
@@ -31,65 +62,62 @@ func (s *Scheduler) Run(ctx context.Context, scenarios []sim.Scenario) ([]Result
 	if len(s.Workers) == 0 {
 		return nil, errors.New("no workers")
 	}
+	if len(scenarios) == 0 {
+		return nil, nil
+	}
 	logger := s.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	idle := make(chan int, len(s.Workers)) // the idle workers' indexes
-	for w := range s.Workers {
-		idle <- w
-	}
-	acquire := func() (int, bool) {
-		select {
-		case w := <-idle:
-			return w, true
-		case <-ctx.Done():
-			return 0, false
-		}
-	}
 	results := make([]Result, len(scenarios))
 	finished := make([]bool, len(scenarios))
-	run := func(w, i int) {
-		res := s.Workers[w].RunOne(ctx, scenarios[i])
-		if ctx.Err() == nil { // else the run was cut short: not a result
-			results[i], finished[i] = res, true
+	// done[i] is closed when scenario i is over. A scenario that runs alone starts once every
+	// scenario before it in the suite is over; any other starts once every earlier scenario
+	// that runs alone is over. Waits only ever point to earlier scenarios: no deadlock.
+	done := make([]chan struct{}, len(scenarios))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	waitOver := func(i int) bool {
+		for k := range i {
+			if !RunsAlone(scenarios[i]) && !RunsAlone(scenarios[k]) {
+				continue
+			}
+			select {
+			case <-done[k]:
+			case <-ctx.Done():
+				return false
+			}
 		}
+		return true
 	}
 	var wg sync.WaitGroup
-dispatch:
-	for i, sc := range scenarios {
-		if ctx.Err() != nil {
-			break
-		}
-		if !RunsAlone(sc) {
-			w, ok := acquire()
-			if !ok {
-				break
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				run(w, i)
-				idle <- w
+	for w, queue := range Assign(scenarios, len(s.Workers)) {
+		wg.Go(func() {
+			defer func() { // scenarios never run are over too
+				for _, i := range queue {
+					select {
+					case <-done[i]:
+					default:
+						close(done[i])
+					}
+				}
 			}()
-			continue
-		}
-		// Hold every worker: the ones busy now hand themselves back as they finish.
-		if len(idle) < len(s.Workers) {
-			logger.Info("waiting for every worker to be idle: this scenario runs alone", "scenario", sc.Name, "kind", sc.Fault.Kind)
-		}
-		held := make([]int, 0, len(s.Workers))
-		for len(held) < len(s.Workers) {
-			w, ok := acquire()
-			if !ok {
-				break dispatch
+			for _, i := range queue {
+				sc := scenarios[i]
+				if RunsAlone(sc) {
+					logger.Info("waiting for every earlier scenario to end: this one runs alone", "scenario", sc.Name, "kind", sc.Fault.Kind)
+				}
+				if !waitOver(i) {
+					return
+				}
+				res := s.Workers[w].RunOne(ctx, sc)
+				if ctx.Err() == nil { // else the run was cut short: not a result
+					results[i], finished[i] = res, true
+				}
+				close(done[i])
 			}
-			held = append(held, w)
-		}
-		run(held[0], i)
-		for _, w := range held {
-			idle <- w
-		}
+		})
 	}
 	wg.Wait()
 

@@ -227,3 +227,20 @@ func TestSchedulerNoWorkers(t *testing.T) {
 	_, err := (&Scheduler{}).Run(context.Background(), scenarios(sim.FaultNone))
 	require.Error(t, err)
 }
+
+// Every Faultline watches one application where the workers allow it.
+func TestAssign(t *testing.T) {
+	sc := func(topos ...string) []sim.Scenario {
+		out := make([]sim.Scenario, len(topos))
+		for i, tp := range topos {
+			out[i] = sim.Scenario{Name: fmt.Sprint(i), Topology: tp}
+		}
+		return out
+	}
+	scs := sc("chain5", "chain5", "shop", "shop", "shop", "fanout40", "chain5")
+	assert.Equal(t, [][]int{{0, 1, 6}, {2, 3, 4}, {5}}, Assign(scs, 3))
+	assert.Equal(t, [][]int{{0, 1, 5, 6}, {2, 3, 4}}, Assign(scs, 2), "fewer workers than topologies: some share")
+	assert.Equal(t, [][]int{{0, 1, 2, 3, 4, 5, 6}}, Assign(scs, 1))
+	two := sc("shop", "chain5", "shop", "shop", "chain5")
+	assert.Equal(t, [][]int{{0, 3}, {1, 4}, {2}}, Assign(two, 3), "spare workers share a topology round-robin")
+}
