@@ -51,8 +51,8 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.FaultlineBin, "faultline.bin", "", "start Faultline from this binary (built from ./cmd/faultline, e.g. bin/faultline by make build) instead of using -faultline.url and -otlp.endpoint: "+
 		"one process per worker on free 127.0.0.1 ports, each with its own temporary data dir kept across that worker's scenarios and its log in faultline.log beside it, stopped with SIGTERM at the end")
 	f.Var(&c.FaultlineFlags, "faultline.flag", "extra flag for the Faultline processes -faultline.bin starts, e.g. -faultline.flag=-servicegraph.flush-interval=5s (repeatable)")
-	f.IntVar(&c.Parallel, "parallel", 1, "run this many scenarios at once, each worker on its own Faultline (more than 1 needs -faultline.bin); workers take the scenarios in suite order and the report keeps that order. "+
-		"A cpu scenario burns CPU for the whole machine, so it runs alone: the harness waits until every worker is idle, runs it, and only then hands out more")
+	f.IntVar(&c.Parallel, "parallel", 1, "run this many scenarios at once, each worker on its own Faultline (more than 1 needs -faultline.bin); each topology keeps to its own workers (a Faultline watches one application) and the report keeps the suite's order. "+
+		"A cpu scenario burns CPU for the whole machine, so cpu scenarios run after all the others, one at a time")
 	f.BoolVar(&c.Keep, "keep", false, "keep the temporary dir of the Faultline processes -faultline.bin starts (data and faultline.log), which is otherwise removed unless a process failed")
 }
 

@@ -1,6 +1,7 @@
 package rca
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -21,8 +22,8 @@ func RunsAlone(sc sim.Scenario) bool { return sc.Fault.Kind == sim.FaultCPU }
 // round-robin among its workers), so that every Faultline watches one application, as a
 // real deployment does: handing a Faultline another application whose services share names
 // (every topology has a frontend) would look to it like those services changed. Each worker
-// runs its scenarios in suite order; a scenario that RunsAlone starts when every scenario
-// before it in the suite has ended, and none after it starts before it ended.
+// runs its scenarios in suite order, except that scenarios that RunsAlone come after all the
+// others, one at a time.
 type Scheduler struct {
 	Workers []*Runner
 	// Logger gets a line when a scenario waits to run alone; nil discards.
@@ -71,16 +72,18 @@ func (s *Scheduler) Run(ctx context.Context, scenarios []sim.Scenario) ([]Result
 	}
 	results := make([]Result, len(scenarios))
 	finished := make([]bool, len(scenarios))
-	// done[i] is closed when scenario i is over. A scenario that runs alone starts once every
-	// scenario before it in the suite is over; any other starts once every earlier scenario
-	// that runs alone is over. Waits only ever point to earlier scenarios: no deadlock.
+	// done[i] is closed when scenario i is over. Scenarios that run alone go last, one at a
+	// time: each starts once every other scenario and every earlier lone one is over.
 	done := make([]chan struct{}, len(scenarios))
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
 	waitOver := func(i int) bool {
-		for k := range i {
-			if !RunsAlone(scenarios[i]) && !RunsAlone(scenarios[k]) {
+		if !RunsAlone(scenarios[i]) {
+			return true
+		}
+		for k := range scenarios {
+			if k == i || RunsAlone(scenarios[k]) && k > i {
 				continue
 			}
 			select {
@@ -93,6 +96,9 @@ func (s *Scheduler) Run(ctx context.Context, scenarios []sim.Scenario) ([]Result
 	}
 	var wg sync.WaitGroup
 	for w, queue := range Assign(scenarios, len(s.Workers)) {
+		slices.SortStableFunc(queue, func(x, y int) int { // lone scenarios last
+			return cmp.Compare(b2i(RunsAlone(scenarios[x])), b2i(RunsAlone(scenarios[y])))
+		})
 		wg.Go(func() {
 			defer func() { // scenarios never run are over too
 				for _, i := range queue {
@@ -104,6 +110,9 @@ func (s *Scheduler) Run(ctx context.Context, scenarios []sim.Scenario) ([]Result
 				}
 			}()
 			for _, i := range queue {
+				if ctx.Err() != nil {
+					return
+				}
 				sc := scenarios[i]
 				if RunsAlone(sc) {
 					logger.Info("waiting for every earlier scenario to end: this one runs alone", "scenario", sc.Name, "kind", sc.Fault.Kind)
@@ -131,4 +140,11 @@ func (s *Scheduler) Run(ctx context.Context, scenarios []sim.Scenario) ([]Result
 		return out, ctx.Err()
 	}
 	return out, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

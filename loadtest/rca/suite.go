@@ -8,9 +8,9 @@
 // Against one Faultline (-faultline.url) the scenarios run one after another. With
 // -faultline.bin the harness starts Faultline processes itself, one per worker, and
 // -parallel=N runs N scenarios at once (Scheduler), each worker's scenarios against its own
-// process. A cpu scenario burns CPU for the whole machine and would distort the others, so
-// it runs alone: the scheduler waits until every worker is idle, runs it, and only then
-// hands out more. The report keeps the suite's order.
+// process, each topology on its own workers. A cpu scenario burns CPU for the whole machine
+// and would distort the others, so cpu scenarios run after all the others, one at a time.
+// The report keeps the suite's order.
 package rca
 
 import (
