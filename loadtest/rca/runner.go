@@ -135,8 +135,12 @@ func (r *Runner) RunOne(ctx context.Context, sc sim.Scenario) Result {
 	inc := r.Faultline.Incidents(ctx, res.RunStart, res.RunEnd)
 	res.IncidentsOK, res.IncidentsProblem = inc.OK, inc.Problem
 	if inc.OK {
-		res.Incidents = len(inc.Incidents)
 		for _, i := range inc.Incidents {
+			if i.Start.Before(res.RunStart) {
+				res.CarriedOver++ // the previous run's trouble, still closing
+				continue
+			}
+			res.Incidents++
 			res.IncidentRootCauses = append(res.IncidentRootCauses, i.FirstRootCause())
 		}
 	}

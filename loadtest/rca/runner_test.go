@@ -69,12 +69,16 @@ func (f *fakeFaultline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		incs := []map[string]any{}
 		for i, rc := range a.incidents {
+			began := time.Unix(end, 0) // inside the run
+			if prev, ok := strings.CutPrefix(rc, "prev:"); ok {
+				rc, began = prev, time.Unix(start-60, 0) // the previous run's, still closing
+			}
 			rcs := []map[string]any{}
 			if rc != "" {
 				rcs = append(rcs, map[string]any{"service": rc, "score": 0.9, "kind": "error", "evidence": []string{}})
 			}
 			incs = append(incs, map[string]any{
-				"id": strconv.Itoa(i), "start": time.Unix(start, 0).UTC().Format(time.RFC3339), "end": nil, "ongoing": true,
+				"id": strconv.Itoa(i), "start": began.UTC().Format(time.RFC3339), "end": nil, "ongoing": true,
 				"root_causes": rcs, "affected": []any{}, "paths": [][]string{}, "exemplar_traces": []string{},
 			})
 		}
@@ -122,7 +126,7 @@ func TestRunner(t *testing.T) {
 			"shop-error-payment":  {polls: []string{"payment", "checkout"}, final: []string{"payment", "checkout", "frontend"}, incidents: []string{"payment"}},
 			"shop-latency-redis":  {polls: []string{"cart"}, final: []string{"cart", "checkout", "redis"}, incidents: []string{"cart", ""}},
 			"chain5-down-pricing": {status: http.StatusNotFound},
-			"shop-none":           {final: []string{}, incidents: []string{}},
+			"shop-none":           {final: []string{}, incidents: []string{"prev:payment"}},
 			"chain5-none":         {final: []string{"orders"}, incidents: []string{"orders"}},
 		},
 	}
@@ -208,7 +212,8 @@ func TestRunner(t *testing.T) {
 	assert.Equal(t, "404 Not Found", down.IncidentsProblem)
 	assert.Zero(t, down.Incidents)
 	assert.Empty(t, ff.incQueries["shop-cpu-catalog"])
-	assert.False(t, byName["shop-none"].FalseIncident())
+	assert.False(t, byName["shop-none"].FalseIncident(), "an incident that began before the run is not the run's")
+	assert.Equal(t, 1, byName["shop-none"].CarriedOver)
 	assert.True(t, byName["chain5-none"].FalseIncident())
 	for _, name := range []string{"shop-error-payment", "shop-none"} {
 		q := ff.incQueries[name]

@@ -40,12 +40,14 @@ type Result struct {
 	// IncidentsOK says whether GET /api/v1/incidents over [RunStart, RunEnd] answered (a 404
 	// while the endpoint does not exist, another status, a malformed body or a connection
 	// error is no answer, with the reason in IncidentsProblem). Incidents counts the incidents
-	// it listed and IncidentRootCauses holds each one's first root cause ("" when it names
-	// none), in the answer's order.
+	// it listed that started during the run and IncidentRootCauses holds each one's first
+	// root cause ("" when it names none), in the answer's order; CarriedOver counts those that
+	// started before the run (the previous run's trouble, ending as this one starts).
 	IncidentsOK        bool     `json:"incidents_ok"`
 	IncidentsProblem   string   `json:"incidents_problem,omitempty"`
 	Incidents          int      `json:"incidents"`
 	IncidentRootCauses []string `json:"incident_root_causes,omitempty"`
+	CarriedOver        int      `json:"incidents_carried_over,omitempty"`
 }
 
 // MarshalJSON writes Detection as seconds.
