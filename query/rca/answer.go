@@ -71,6 +71,9 @@ func (a *analysis) since(n string) time.Time {
 	if ev := a.nodes[n]; ev != nil && !ev.first.IsZero() && (t.IsZero() || ev.first.Before(t)) {
 		t = ev.first
 	}
+	if t.IsZero() { // only the traces point at it, and not through a failure: the trouble's start
+		t = a.onsetTime(a.firstOnset())
+	}
 	return t.UTC()
 }
 

@@ -55,7 +55,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.Float64Var(&c.TrafficFactor, "rca.traffic-factor", 2.5, "How many times its usual calls per request a caller must send to be flagged as amplifying.")
 	f.IntVar(&c.MaxTraces, "rca.max-traces", 300, "Most traces read per analysis.")
 	f.DurationVar(&c.EvaluationInterval, "rca.evaluation-interval", 15*time.Second, "How often incidents are evaluated; 0 turns incidents off.")
-	f.DurationVar(&c.EvaluationWindow, "rca.evaluation-window", 5*time.Minute, "Window each incident evaluation looks at.")
+	f.DurationVar(&c.EvaluationWindow, "rca.evaluation-window", time.Minute, "Window each incident evaluation looks at: short, so that an incident follows what is wrong now (the baseline still reaches back -rca.baseline).")
 	f.DurationVar(&c.ResolveAfter, "rca.resolve-after", 2*time.Minute, "An incident ends when its root cause has not been seen for this long.")
 	f.DurationVar(&c.IncidentRetention, "rca.incident-retention", 7*24*time.Hour, "How long ended incidents are kept.")
 }

@@ -25,9 +25,13 @@ type anomaly struct {
 	last   int     // last deviating bucket
 	base   float64 // the baseline figure: error rate, mean ms, calls per request
 	cur    float64 // the figure over the deviating buckets
-	// excess is the size of the deviation in comparable units: extra errors, extra seconds
-	// spent, extra calls, requests not served.
+	// excess is the size of the deviation in the signal's own units: extra errors, extra
+	// seconds spent, extra calls, requests not served.
 	excess float64
+	// hurt is the size in requests, comparable across signals: requests that failed beyond
+	// the normal, went unserved, or were slowed (weighted by the share of their duration
+	// that is new).
+	hurt float64
 }
 
 func (a anomaly) isEdge() bool { return a.edge.caller != "" }
@@ -56,9 +60,13 @@ const baselineQuantile = 0.3
 // and its requests are counted at slightly different moments.
 const minTrafficHistory = 3
 
-func (d *detector) baselineOf(cells []cell) baseline {
+func (d *detector) baselineOf(cells []cell, skip func(i int) bool) baseline {
 	var rates, means, reqs []float64
-	for _, c := range cells[birth(cells)+1:] {
+	for i := birth(cells) + 1; i < len(cells); i++ {
+		c := cells[i]
+		if skip != nil && skip(i) {
+			continue
+		}
 		if c.req >= float64(d.cfg.MinRequests) {
 			rates = append(rates, c.errRate())
 			reqs = append(reqs, c.req)
@@ -135,17 +143,23 @@ func (d *detector) scan(cells []cell, deviates func(cell) bool) (onset, last int
 func (d *detector) detect() []anomaly {
 	var out []anomaly
 	judge := func(node string, edge edgeKey, cells []cell) baseline {
-		b := d.baselineOf(cells)
+		b := d.baselineOf(cells, nil)
+		failing := func(i int) bool { return d.errorBucket(cells[i], b) }
 		if on, last, s, ok := d.scan(cells, func(c cell) bool { return d.errorBucket(c, b) }); ok {
 			out = append(out, anomaly{
 				node: node, edge: edge, signal: signalErrors, onset: on, last: last,
-				base: b.errRate, cur: s.errRate(), excess: s.err - b.errRate*s.req,
+				base: b.errRate, cur: s.errRate(), excess: s.err - b.errRate*s.req, hurt: s.err - b.errRate*s.req,
 			})
+		}
+		// Failing fast is not being fast: the normal duration leaves out the failing buckets.
+		if lb := d.baselineOf(cells, failing); !math.IsNaN(lb.meanMs) {
+			b.meanMs = lb.meanMs
 		}
 		if on, last, s, ok := d.scan(cells, func(c cell) bool { return d.latencyBucket(c, b) }); ok {
 			out = append(out, anomaly{
 				node: node, edge: edge, signal: signalLatency, onset: on, last: last,
 				base: b.meanMs, cur: s.meanMs(), excess: (s.meanMs() - b.meanMs) / 1000 * s.durCnt,
+				hurt: s.durCnt * (1 - b.meanMs/s.meanMs()),
 			})
 		}
 		return b
@@ -174,7 +188,7 @@ func (d *detector) down(svc string, cells []cell, b baseline) (anomaly, bool) {
 		return anomaly{}, false
 	}
 	incoming := d.incoming(svc)
-	on, last := -1, 0
+	on, last, silent := -1, 0, 0
 	var missed float64
 	for i := d.g.windowFrom; i < d.g.n; i++ {
 		if incoming[i].req >= float64(d.cfg.MinRequests) && cells[i].req == 0 {
@@ -182,13 +196,16 @@ func (d *detector) down(svc string, cells []cell, b baseline) (anomaly, bool) {
 				on = i
 			}
 			last = i
+			silent++
 			missed += incoming[i].req
 		}
 	}
-	if on < 0 {
+	// Two buckets: a service that just stopped with calls to it still being paired (the
+	// service graph waits for late spans) looks down for one.
+	if silent < 2 {
 		return anomaly{}, false
 	}
-	return anomaly{node: svc, signal: signalDown, onset: on, last: last, base: b.req, excess: missed}, true
+	return anomaly{node: svc, signal: signalDown, onset: on, last: last, base: b.req, excess: missed, hurt: missed}, true
 }
 
 // incoming sums the calls made to a node per bucket.
@@ -227,10 +244,13 @@ func (d *detector) amplified(k edgeKey, edge []cell) (anomaly, bool) {
 		return anomaly{}, false
 	}
 	base := quantile(ratios, baselineQuantile)
+	usual := d.baselineOf(edge, nil).req
 	on, last, deviating := -1, 0, 0
 	var extra, calls, served float64
 	for i := d.g.windowFrom; i < d.g.n; i++ {
-		if !judged(i) || ratio(i) < base*d.cfg.TrafficFactor {
+		// The calls themselves must multiply too: a caller whose requests fall while calls
+		// it made earlier are still being paired (the end of a run) is not amplifying.
+		if !judged(i) || ratio(i) < base*d.cfg.TrafficFactor || edge[i].req < usual*d.cfg.TrafficFactor {
 			continue
 		}
 		if on < 0 {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -162,7 +164,7 @@ type analysis struct {
 	scores     map[string]float64
 	latShare   map[string]float64
 	errShare   map[string]float64
-	amplifiers map[string]anomaly
+	amplifiers map[string][]anomaly // caller -> its amplified calls
 }
 
 func (a *analysis) node(n string) *nodeEvidence {
@@ -205,9 +207,11 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 	if hasErrors && len(slowAnoms) > 0 {
 		budget /= 2
 	}
-	seen := map[pcommon.TraceID]bool{}
+	// Each trace is read once; a trace both failed and slow serves both samples.
+	read := map[pcommon.TraceID]*tree{}
 	load := func(q spanstore.Query, parts int) ([]*tree, error) {
 		var out []*tree
+		taken := map[pcommon.TraceID]bool{}
 		for _, w := range split(q.Start, q.End, parts) {
 			q := q
 			q.Start, q.End, q.Limit = w[0], w[1], max(1, q.Limit/parts)
@@ -216,19 +220,27 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 				return nil, fmt.Errorf("find traces: %w", err)
 			}
 			for _, s := range found {
-				if seen[s.TraceID] {
+				if taken[s.TraceID] {
 					continue
 				}
-				seen[s.TraceID] = true
-				td, err := spans.Trace(ctx, s.TraceID)
-				if errors.Is(err, spanstore.ErrNotFound) {
-					continue // expired since
+				taken[s.TraceID] = true
+				t, ok := read[s.TraceID]
+				if !ok {
+					td, err := spans.Trace(ctx, s.TraceID)
+					switch {
+					case errors.Is(err, spanstore.ErrNotFound): // expired since
+					case err != nil:
+						return nil, fmt.Errorf("read trace: %w", err)
+					default:
+						a.tracesRead++
+						t = buildTree(hex.EncodeToString(s.TraceID[:]), td)
+						a.rename(t)
+					}
+					read[s.TraceID] = t
 				}
-				if err != nil {
-					return nil, fmt.Errorf("read trace: %w", err)
+				if t != nil {
+					out = append(out, t)
 				}
-				a.tracesRead++
-				out = append(out, buildTree(hex.EncodeToString(s.TraceID[:]), td))
 			}
 		}
 		return out, nil
@@ -245,8 +257,8 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 	if len(slowAnoms) == 0 {
 		return nil
 	}
-	// The slow traces of the deviating nodes with the most extra time, against normal traces
-	// of the same nodes from before the trouble.
+	// Traces through the deviating nodes with the most extra time, against traces of the same
+	// nodes from before the trouble.
 	slices.SortFunc(slowAnoms, func(x, y anomaly) int { return -cmpFloat(x.excess, y.excess) })
 	slowAnoms = slowAnoms[:min(len(slowAnoms), 4)]
 	per := max(4, budget/len(slowAnoms)/2)
@@ -256,8 +268,9 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 		if x.isEdge() {
 			svc = x.edge.caller
 		}
-		threshold := time.Duration((x.base + (x.cur-x.base)/2) * float64(time.Millisecond))
-		ts, err := load(spanstore.Query{Service: svc, MinDuration: threshold, Start: from, End: end, Limit: per}, 2)
+		// No duration filter: the slowest traces are slow everywhere, and comparing them with
+		// ordinary ones would charge every node a little.
+		ts, err := load(spanstore.Query{Service: svc, Start: from, End: end, Limit: per}, 2)
 		if err != nil {
 			return err
 		}
@@ -280,6 +293,20 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 		a.latTotal += d
 	}
 	return nil
+}
+
+// rename names the callees of unanswered calls as the service graph does: a callee named
+// host:port whose host is a service known in the window is that service (a service that went
+// down is called by address).
+func (a *analysis) rename(t *tree) {
+	for _, s := range t.spans {
+		if !s.isCall() || a.g.known[s.callee] {
+			continue
+		}
+		if i := strings.LastIndexByte(s.callee, ':'); i > 0 && a.g.known[s.callee[:i]] {
+			s.callee = s.callee[:i]
+		}
+	}
 }
 
 // targets are the nodes a trace's spans are charged to.
@@ -416,18 +443,18 @@ func shares[K comparable](m map[K]float64) map[K]float64 {
 // graph rule into each node's share of the trouble, then moves most of the score of callees
 // flooded by an amplifying caller to that caller.
 func (a *analysis) score() {
-	var hasErr, hasLat bool
-	a.amplifiers = map[string]anomaly{}
+	// Each family weighs as much as its worst-hit node or call, in requests: a cascade of
+	// failures outweighs a few slower calls, and the other way round.
+	var errHurt, latHurt float64
+	a.amplifiers = map[string][]anomaly{}
 	for _, x := range a.anoms {
 		switch x.signal {
 		case signalErrors, signalDown:
-			hasErr = true
+			errHurt = math.Max(errHurt, math.Max(x.hurt, 1))
 		case signalLatency:
-			hasLat = true
+			latHurt = math.Max(latHurt, math.Max(x.hurt, 1))
 		case signalTraffic:
-			if prev, ok := a.amplifiers[x.edge.caller]; !ok || x.excess > prev.excess {
-				a.amplifiers[x.edge.caller] = x
-			}
+			a.amplifiers[x.edge.caller] = append(a.amplifiers[x.edge.caller], x)
 		}
 	}
 	family := func(errorsFamily bool) map[string]float64 {
@@ -458,31 +485,35 @@ func (a *analysis) score() {
 	}
 	a.scores = map[string]float64{}
 	a.errShare, a.latShare = map[string]float64{}, map[string]float64{}
-	var families float64
-	if hasErr {
+	if errHurt > 0 {
 		a.errShare = family(true)
-		families++
 	}
-	if hasLat {
+	if latHurt > 0 {
 		a.latShare = family(false)
-		families++
 	}
-	if families == 0 { // only traffic anomalies: the amplifiers alone
-		for c, x := range a.amplifiers {
-			a.scores[c] = x.excess
+	if errHurt+latHurt == 0 { // only traffic anomalies: the amplifiers alone
+		for c, xs := range a.amplifiers {
+			for _, x := range xs {
+				a.scores[c] += x.excess
+			}
 		}
 		a.scores = shares(a.scores)
 		return
 	}
 	for n, v := range a.errShare {
-		a.scores[n] += v / families
+		a.scores[n] += v * errHurt / (errHurt + latHurt)
 	}
 	for n, v := range a.latShare {
-		a.scores[n] += v / families
+		a.scores[n] += v * latHurt / (errHurt + latHurt)
 	}
-	for c, x := range a.amplifiers {
+	// Everything below the flooded callees, taken once even when several are flooded.
+	for c, xs := range a.amplifiers {
+		below := map[string]bool{}
+		for _, x := range xs {
+			maps.Copy(below, a.downstream(x.edge.callee))
+		}
 		moved := 0.0
-		for n := range a.downstream(x.edge.callee) {
+		for n := range below {
 			if n == c {
 				continue
 			}

@@ -223,13 +223,13 @@ func (t *Tracker) apply(res Result, now time.Time) bool {
 	}
 	stillPending := map[string]int{}
 	for _, rc := range named {
-		recent, sustained := t.standing(rc, res, now)
+		lastSeen, recent, sustained := t.standing(rc, res, now)
 		if !recent {
 			continue // trouble of minutes ago still in the window: it neither opens nor prolongs
 		}
 		if in := t.match(rc, res, seen); in != nil {
 			seen[in] = true
-			in.update(rc, res, now)
+			in.update(rc, res, lastSeen)
 			changed = true
 			continue
 		}
@@ -242,7 +242,7 @@ func (t *Tracker) apply(res Result, now time.Time) bool {
 		if in.Start.IsZero() || in.Start.After(now) {
 			in.Start = now
 		}
-		in.update(rc, res, now)
+		in.update(rc, res, lastSeen)
 		t.incidents = append(t.incidents, in)
 		seen[in] = true
 		t.opened.Inc()
@@ -275,10 +275,11 @@ func (t *Tracker) apply(res Result, now time.Time) bool {
 	return changed
 }
 
-// standing says whether a root cause's trouble is still going on at now (an anomaly of it, or
-// of a call into it, lasting into the last two evaluation intervals) and whether it has lasted
-// at least two buckets, which it must have to open an incident.
-func (t *Tracker) standing(rc RootCause, res Result, now time.Time) (recent, sustained bool) {
+// standing says when a root cause's trouble was last seen (the end of the last bucket an
+// anomaly of it, or of a call into it, covers), whether that is still going on at now (within
+// the last two evaluation intervals), and whether it has lasted at least two buckets, which it
+// must have to open an incident.
+func (t *Tracker) standing(rc RootCause, res Result, now time.Time) (lastSeen time.Time, recent, sustained bool) {
 	var from, until time.Time
 	for _, x := range res.Anomalies {
 		into := x.Entity == rc.Service || strings.HasSuffix(x.Entity, " -> "+rc.Service)
@@ -294,15 +295,18 @@ func (t *Tracker) standing(rc RootCause, res Result, now time.Time) (recent, sus
 		}
 	}
 	if until.IsZero() {
-		return false, false
+		return time.Time{}, false, false
 	}
 	recent = !until.Before(now.Add(-2 * t.cfg.EvaluationInterval))
-	return recent, until.Sub(from) >= 3*t.cfg.Step
+	if until.After(now) {
+		until = now
+	}
+	return until, recent, until.Sub(from) >= 3*t.cfg.Step
 }
 
 // match finds the ongoing incident a root cause belongs to: the one with that root cause,
-// else one whose root cause the analysis still names or that the root cause was a victim of
-// (the ranking sharpened as more of the cascade became visible).
+// else one that ranked it among its root causes, or whose root cause the analysis still
+// ranks (the ranking sharpened as more of the cascade became visible).
 func (t *Tracker) match(rc RootCause, res Result, taken map[*Incident]bool) *Incident {
 	var fallback *Incident
 	for _, in := range t.incidents {
@@ -312,16 +316,19 @@ func (t *Tracker) match(rc RootCause, res Result, taken map[*Incident]bool) *Inc
 		if in.RootCause == rc.Service {
 			return in
 		}
-		if fallback == nil && (in.involves(rc.Service) ||
-			slices.ContainsFunc(res.RootCauses, func(r RootCause) bool { return r.Service == in.RootCause })) {
+		wasRoot := slices.ContainsFunc(in.RootCauses, func(r RootCause) bool { return r.Service == rc.Service })
+		stillRoot := slices.ContainsFunc(res.RootCauses, func(r RootCause) bool { return r.Service == in.RootCause })
+		if fallback == nil && (wasRoot || stillRoot) {
 			fallback = in
 		}
 	}
 	return fallback
 }
 
-func (in *Incident) update(rc RootCause, res Result, now time.Time) {
-	in.LastSeen = now
+func (in *Incident) update(rc RootCause, res Result, seen time.Time) {
+	if seen.After(in.LastSeen) {
+		in.LastSeen = seen
+	}
 	in.RootCause, in.Kind = rc.Service, rc.Kind
 	in.Summary = res.Summary
 	in.RootCauses, in.Affected, in.Paths = res.RootCauses, res.Affected, res.Paths

@@ -232,6 +232,9 @@ func (o opTime) add(t *tree) {
 	}
 }
 
+// minGrowth is the least growth of an operation's mean exclusive time that counts.
+const minGrowth = 5 * time.Millisecond
+
 // latencyExcess charges the extra exclusive time of the slow traces over the baseline traces
 // to nodes: per operation, the number of slow spans times the growth of their mean.
 func latencyExcess(slow, base opTime) map[string]time.Duration {
@@ -242,8 +245,9 @@ func latencyExcess(slow, base opTime) map[string]time.Duration {
 		if b := base[k]; b != nil {
 			baseMean = b.sum / time.Duration(b.count)
 		}
-		if mean > baseMean {
-			out[k.node] += (mean - baseMean) * time.Duration(s.count)
+		// Growth below a few milliseconds or a fifth of the usual is jitter.
+		if grow := mean - baseMean; grow >= minGrowth && grow*5 >= baseMean {
+			out[k.node] += grow * time.Duration(s.count)
 		}
 	}
 	return out
