@@ -9,7 +9,7 @@ GOFLAGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS
 
-.PHONY: all build run test test-deps test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca
+.PHONY: all build run test test-deps test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca rca-full
 
 all: build
 
@@ -84,6 +84,13 @@ sim: deps
 SUITE ?= loadtest/suites/quick.yaml
 rca: deps
 	$(GO) run ./loadtest/cmd/faultline-loadtest rca -suite=$(SUITE)
+
+# The full suite (47 scenarios, every fault kind on every topology) on three Faultline
+# processes the harness starts itself, one topology each: about 50 minutes.
+rca-full: build
+	mkdir -p loadtest/out
+	$(GO) run ./loadtest/cmd/faultline-loadtest rca -suite=loadtest/suites/full.yaml \
+	  -faultline.bin=$(BIN)/faultline -parallel=3 -json=loadtest/out/rca-full.json
 
 GOLANGCI_VERSION ?= v2.6.2
 lint: deps

@@ -305,8 +305,8 @@ func (t *Tracker) standing(rc RootCause, res Result, now time.Time) (lastSeen ti
 }
 
 // match finds the ongoing incident a root cause belongs to: the one with that root cause,
-// else one that ranked it among its root causes, or whose root cause the analysis still
-// ranks (the ranking sharpened as more of the cascade became visible).
+// else one still in trouble that ranked it among its root causes, or whose root cause the
+// analysis still ranks (the ranking sharpened as more of the cascade became visible).
 func (t *Tracker) match(rc RootCause, res Result, taken map[*Incident]bool) *Incident {
 	var fallback *Incident
 	for _, in := range t.incidents {
@@ -315,6 +315,9 @@ func (t *Tracker) match(rc RootCause, res Result, taken map[*Incident]bool) *Inc
 		}
 		if in.RootCause == rc.Service {
 			return in
+		}
+		if res.End.Sub(in.LastSeen) > 2*t.cfg.EvaluationInterval {
+			continue // its trouble is over, only not yet long enough to end it: new trouble is new
 		}
 		wasRoot := slices.ContainsFunc(in.RootCauses, func(r RootCause) bool { return r.Service == rc.Service })
 		stillRoot := slices.ContainsFunc(res.RootCauses, func(r RootCause) bool { return r.Service == in.RootCause })

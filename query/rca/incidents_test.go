@@ -224,3 +224,61 @@ func TestTrackerNoFault(t *testing.T) {
 	_, err = os.Stat(file)
 	assert.ErrorIs(t, err, os.ErrNotExist, "nothing to keep, nothing written")
 }
+
+// scriptedAnalyzer answers each evaluation with the next scripted result. It stands in for
+// the engine where the test is about the tracker's bookkeeping alone.
+type scriptedAnalyzer struct{ results []Result }
+
+func (s *scriptedAnalyzer) Analyze(_ context.Context, _, end time.Time) (Result, error) {
+	res := s.results[0]
+	s.results = s.results[1:]
+	res.End = end
+	return res, nil
+}
+
+// troubleAt is an analysis whose root cause (ranked above others) has an anomaly covering
+// [since, until].
+func troubleAt(since, until time.Time, roots ...string) Result {
+	res := Result{}
+	for i, r := range roots {
+		res.RootCauses = append(res.RootCauses, RootCause{Service: r, Score: 1 / float64(i+2), Kind: KindLatency, Since: since})
+		res.Anomalies = append(res.Anomalies, Anomaly{Entity: r, Signal: signalLatency, Since: since, Until: until})
+	}
+	return res
+}
+
+// A fault that starts while the incident of an earlier, related fault is over but not yet
+// ended (its root cause quiet for less than the resolve-after period) is a new incident, even
+// though the analysis still ranks the earlier root cause below it.
+func TestTrackerNewTroubleIsANewIncident(t *testing.T) {
+	cfg := defaultConfig()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	script := &scriptedAnalyzer{}
+	var evals []time.Time
+	// ranker is slow from 0 to 60 s; search-index from 105 s, with ranker still ranked second.
+	for s := 15; s <= 75; s += 15 {
+		script.results = append(script.results, troubleAt(at(0), at(min(s, 60)), "ranker"))
+		evals = append(evals, at(s))
+	}
+	for s := 90; s <= 150; s += 15 {
+		res := Result{}
+		if s >= 120 {
+			res = troubleAt(at(105), at(s), "search-index", "ranker")
+			res.Anomalies = res.Anomalies[:1] // ranker itself is fine again
+		}
+		script.results = append(script.results, res)
+		evals = append(evals, at(s))
+	}
+	tr, err := NewTracker(cfg, script, nil, "", discardLogger(), prometheus.NewRegistry())
+	require.NoError(t, err)
+	for _, now := range evals {
+		require.NoError(t, tr.Evaluate(context.Background(), now))
+	}
+	got := tr.List(t0, at(200), 10)
+	require.Len(t, got, 2, "%+v", got)
+	assert.Equal(t, "search-index", got[0].RootCause)
+	assert.True(t, got[0].Ongoing)
+	assert.Equal(t, "ranker", got[1].RootCause, "the earlier incident keeps its root cause")
+	assert.Equal(t, at(60), got[1].LastSeen)
+}
