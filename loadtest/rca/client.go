@@ -85,28 +85,34 @@ func (c *Client) RCA(ctx context.Context, start, end time.Time) Answer {
 	if problem != "" {
 		return a
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		a.Problem = "non-JSON body"
-		return a
-	}
-	if _, ok := fields["root_causes"]; !ok {
-		a.Problem = "no root_causes in the answer"
-		return a
-	}
 	var w struct {
 		RootCauses     []RootCause `json:"root_causes"`
 		Affected       []Affected  `json:"affected"`
 		Paths          [][]string  `json:"paths"`
 		ExemplarTraces []string    `json:"exemplar_traces"`
 	}
-	if err := json.Unmarshal(body, &w); err != nil {
-		a.Problem = "malformed answer: " + err.Error()
+	if a.Problem = decodeAnswer(body, "root_causes", &w); a.Problem != "" {
 		return a
 	}
 	a.OK = true
 	a.RootCauses, a.Affected, a.Paths, a.ExemplarTraces = w.RootCauses, w.Affected, w.Paths, w.ExemplarTraces
 	return a
+}
+
+// decodeAnswer decodes a JSON object that must hold key into w, and says what is wrong with
+// it ("" when nothing).
+func decodeAnswer(body []byte, key string, w any) string {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "non-JSON body"
+	}
+	if _, ok := fields[key]; !ok {
+		return "no " + key + " in the answer"
+	}
+	if err := json.Unmarshal(body, w); err != nil {
+		return "malformed answer: " + err.Error()
+	}
+	return ""
 }
 
 // Incident is one entry of GET /api/v1/incidents: a cascade Faultline saw, from its start
@@ -150,20 +156,10 @@ func (c *Client) Incidents(ctx context.Context, start, end time.Time) IncidentsA
 	if problem != "" {
 		return a
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		a.Problem = "non-JSON body"
-		return a
-	}
-	if _, ok := fields["incidents"]; !ok {
-		a.Problem = "no incidents in the answer"
-		return a
-	}
 	var w struct {
 		Incidents []Incident `json:"incidents"`
 	}
-	if err := json.Unmarshal(body, &w); err != nil {
-		a.Problem = "malformed answer: " + err.Error()
+	if a.Problem = decodeAnswer(body, "incidents", &w); a.Problem != "" {
 		return a
 	}
 	a.OK = true

@@ -51,12 +51,7 @@ type Incident struct {
 	RootCause string `json:"root_cause"`
 	Kind      string `json:"kind"`
 	// The latest analysis of the incident (the fields of GET /api/v1/rca).
-	Summary        string      `json:"summary"`
-	RootCauses     []RootCause `json:"root_causes"`
-	Affected       []Affected  `json:"affected"`
-	Paths          [][]string  `json:"paths"`
-	ExemplarTraces []string    `json:"exemplar_traces"`
-	Anomalies      []Anomaly   `json:"anomalies"`
+	Findings
 }
 
 // involves says whether a node is one of the incident's root causes or victims.
@@ -333,9 +328,7 @@ func (in *Incident) update(rc RootCause, res Result, seen time.Time) {
 		in.LastSeen = seen
 	}
 	in.RootCause, in.Kind = rc.Service, rc.Kind
-	in.Summary = res.Summary
-	in.RootCauses, in.Affected, in.Paths = res.RootCauses, res.Affected, res.Paths
-	in.ExemplarTraces, in.Anomalies = res.ExemplarTraces, res.Anomalies
+	in.Findings = res.Findings
 }
 
 // incidentID is readable and sortable: the start time and the root cause's hash.

@@ -15,6 +15,11 @@ const (
 type Result struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	Findings
+}
+
+// Findings are what an analysis found, in a window's Result and in an Incident alike.
+type Findings struct {
 	// Summary is one sentence for a human: what failed, since when, how far it spread.
 	Summary        string      `json:"summary"`
 	RootCauses     []RootCause `json:"root_causes"`
@@ -77,9 +82,9 @@ type Anomaly struct {
 }
 
 func emptyResult(start, end time.Time) Result {
-	return Result{
-		Start: start, End: end, Summary: "Nothing is wrong: no service deviates from its baseline.",
+	return Result{Start: start, End: end, Findings: Findings{
+		Summary:    "Nothing is wrong: no service deviates from its baseline.",
 		RootCauses: []RootCause{}, Affected: []Affected{}, Paths: [][]string{},
 		ExemplarTraces: []string{}, Anomalies: []Anomaly{},
-	}
+	}}
 }
