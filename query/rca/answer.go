@@ -1,6 +1,7 @@
 package rca
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -22,7 +23,7 @@ func (a *analysis) fill(res *Result) {
 		}
 	}
 	slices.SortFunc(rs, func(x, y ranked) int {
-		if c := -cmpFloat(x.score, y.score); c != 0 {
+		if c := -cmp.Compare(x.score, y.score); c != 0 {
 			return c
 		}
 		return strings.Compare(x.node, y.node)
@@ -211,7 +212,7 @@ func (a *analysis) affected(roots map[string]bool) []Affected {
 		out = append(out, Affected{Service: n, Impact: round3(h.impact), Signals: h.signals, Since: h.since.UTC()})
 	}
 	slices.SortFunc(out, func(x, y Affected) int {
-		if c := -cmpFloat(x.Impact, y.Impact); c != 0 {
+		if c := -cmp.Compare(x.Impact, y.Impact); c != 0 {
 			return c
 		}
 		return strings.Compare(x.Service, y.Service)

@@ -1,6 +1,7 @@
 package rca
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -157,8 +158,6 @@ type analysis struct {
 	anoms []anomaly
 
 	nodes      map[string]*nodeEvidence
-	errTotal   float64
-	latTotal   time.Duration
 	tracesRead int
 
 	scores     map[string]float64
@@ -259,10 +258,11 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 	}
 	// Traces through the deviating nodes with the most extra time, against traces of the same
 	// nodes from before the trouble.
-	slices.SortFunc(slowAnoms, func(x, y anomaly) int { return -cmpFloat(x.excess, y.excess) })
+	slices.SortFunc(slowAnoms, func(x, y anomaly) int { return -cmp.Compare(x.excess, y.excess) })
 	slowAnoms = slowAnoms[:min(len(slowAnoms), 4)]
 	per := max(4, budget/len(slowAnoms)/2)
 	slow, base := opTime{}, opTime{}
+	counted := map[string]bool{} // a trace through two deviating nodes counts once
 	for _, x := range slowAnoms {
 		svc := x.node
 		if x.isEdge() {
@@ -275,6 +275,10 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 			return err
 		}
 		for _, t := range ts {
+			if counted[t.id] {
+				continue
+			}
+			counted[t.id] = true
 			slow.add(t)
 			for n := range t.targets() {
 				a.node(n).slowTraces = appendExemplar(a.node(n).slowTraces, t.id)
@@ -285,12 +289,14 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 			return err
 		}
 		for _, t := range bs {
-			base.add(t)
+			if !counted[t.id] {
+				counted[t.id] = true
+				base.add(t)
+			}
 		}
 	}
 	for n, d := range latencyExcess(slow, base) {
 		a.node(n).latency += d
-		a.latTotal += d
 	}
 	return nil
 }
@@ -346,7 +352,6 @@ func (a *analysis) chargeErrors(t *tree) {
 		}
 		n.addMessage(o.span.msg, at)
 		n.errTraces = appendExemplar(n.errTraces, t.id)
-		a.errTotal += w
 	}
 }
 
@@ -369,16 +374,6 @@ func split(from, to time.Time, n int) [][2]time.Time {
 	}
 	out[n-1][1] = to
 	return out
-}
-
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // metricCandidates applies the graph rule to the anomalies of one family: a deviating node
