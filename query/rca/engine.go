@@ -160,6 +160,9 @@ type analysis struct {
 	nodes      map[string]*nodeEvidence
 	tracesRead int
 
+	// commonSlowdown is the factor by which most operations slowed together (1: none).
+	commonSlowdown float64
+
 	scores     map[string]float64
 	latShare   map[string]float64
 	errShare   map[string]float64
@@ -295,9 +298,11 @@ func (a *analysis) readTraces(ctx context.Context, spans spanstore.Reader, end t
 			}
 		}
 	}
-	for n, d := range latencyExcess(slow, base) {
+	excess, common := latencyExcess(slow, base)
+	for n, d := range excess {
 		a.node(n).latency += d
 	}
+	a.commonSlowdown = common
 	return nil
 }
 
@@ -581,6 +586,9 @@ func (a *analysis) kind(n string) string {
 		errPart *= 1 - t
 	}
 	if latPart > errPart {
+		if a.commonSlowdown > 1 {
+			return KindSaturation // everything slowed, this the most: a shared resource ran out
+		}
 		return KindLatency
 	}
 	return KindError

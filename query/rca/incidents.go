@@ -217,10 +217,17 @@ func (t *Tracker) apply(res Result, now time.Time) bool {
 		}
 	}
 	stillPending := map[string]int{}
+	var lead *RootCause
 	for _, rc := range named {
 		lastSeen, recent, sustained := t.standing(rc, res, now)
 		if !recent {
 			continue // trouble of minutes ago still in the window: it neither opens nor prolongs
+		}
+		if lead != nil && !t.hasOwn(rc.Service, seen) && rc.Since.Sub(lead.Since).Abs() <= t.cfg.EvaluationWindow {
+			continue // it started with the lead root cause: the same trouble, one incident
+		}
+		if lead == nil {
+			lead = &rc
 		}
 		if in := t.match(rc, res, seen); in != nil {
 			seen[in] = true
@@ -297,6 +304,13 @@ func (t *Tracker) standing(rc RootCause, res Result, now time.Time) (lastSeen ti
 		until = now
 	}
 	return until, recent, until.Sub(from) >= 3*t.cfg.Step
+}
+
+// hasOwn says whether an ongoing incident not yet matched has this root cause.
+func (t *Tracker) hasOwn(root string, taken map[*Incident]bool) bool {
+	return slices.ContainsFunc(t.incidents, func(in *Incident) bool {
+		return in.Ongoing && !taken[in] && in.RootCause == root
+	})
 }
 
 // match finds the ongoing incident a root cause belongs to: the one with that root cause,

@@ -282,3 +282,38 @@ func TestTrackerNewTroubleIsANewIncident(t *testing.T) {
 	assert.Equal(t, "ranker", got[1].RootCause, "the earlier incident keeps its root cause")
 	assert.Equal(t, at(60), got[1].LastSeen)
 }
+
+// Root causes that started together are one trouble: one incident, however many are named
+// (a saturated host slows many services at once). A second root cause whose trouble started
+// well after the first is an incident of its own.
+func TestTrackerGroupsRootCausesThatStartedTogether(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	both := func(s int, secondSince time.Time) Result {
+		res := troubleAt(at(0), at(s), "ledger", "ranker")
+		res.RootCauses[1].Score = res.RootCauses[0].Score // as strong
+		res.RootCauses[1].Since, res.Anomalies[1].Since = secondSince, secondSince
+		return res
+	}
+	run := func(secondSince time.Time) []Incident {
+		script := &scriptedAnalyzer{}
+		var evals []time.Time
+		for s := 15; s <= 180; s += 15 {
+			script.results = append(script.results, both(s, secondSince))
+			evals = append(evals, at(s))
+		}
+		tr, err := NewTracker(defaultConfig(), script, nil, "", discardLogger(), prometheus.NewRegistry())
+		require.NoError(t, err)
+		for _, now := range evals {
+			require.NoError(t, tr.Evaluate(context.Background(), now))
+		}
+		return tr.List(t0, at(200), 10)
+	}
+	together := run(at(15))
+	require.Len(t, together, 1, "%+v", together)
+	assert.Equal(t, "ledger", together[0].RootCause)
+
+	apart := run(at(120)) // the second trouble began two minutes into the first
+	require.Len(t, apart, 2, "%+v", apart)
+	assert.ElementsMatch(t, []string{"ledger", "ranker"}, []string{apart[0].RootCause, apart[1].RootCause})
+}

@@ -236,8 +236,10 @@ func (o opTime) add(t *tree) {
 const minGrowth = 5 * time.Millisecond
 
 // latencyExcess charges the extra exclusive time of the slow traces over the baseline traces
-// to nodes: per operation, the number of slow spans times the growth of their mean.
-func latencyExcess(slow, base opTime) map[string]time.Duration {
+// to nodes: per operation, the number of slow spans times the growth of their mean beyond the
+// common slowdown (see commonSlowdown), which it also returns.
+func latencyExcess(slow, base opTime) (map[string]time.Duration, float64) {
+	common := commonSlowdown(slow, base)
 	out := map[string]time.Duration{}
 	for k, s := range slow {
 		mean := s.sum / time.Duration(s.count)
@@ -246,9 +248,39 @@ func latencyExcess(slow, base opTime) map[string]time.Duration {
 			baseMean = b.sum / time.Duration(b.count)
 		}
 		// Growth below a few milliseconds or a fifth of the usual is jitter.
-		if grow := mean - baseMean; grow >= minGrowth && grow*5 >= baseMean {
+		if grow := mean - time.Duration(float64(baseMean)*common); grow >= minGrowth && grow*5 >= baseMean {
 			out[k.node] += grow * time.Duration(s.count)
 		}
 	}
-	return out
+	return out, common
+}
+
+// Common slowdown: when most operations, everywhere, got slower by about the same factor,
+// something they share is saturated (the CPU of a host they run on, a noisy neighbour), and
+// what stands out is the growth beyond that factor. In a cascade the callers' own time does
+// not grow, so the median operation's factor stays near 1 and nothing changes.
+const (
+	commonMinOps    = 5   // operations measured in both samples, for a median to mean something
+	commonMinCount  = 3   // spans per operation in each sample
+	commonThreshold = 1.3 // a median factor below this is no common slowdown
+)
+
+// commonSlowdown is the median factor by which the operations' mean exclusive time grew,
+// or 1 when it is below commonThreshold or too few operations were measured.
+func commonSlowdown(slow, base opTime) float64 {
+	var ratios []float64
+	for k, s := range slow {
+		b := base[k]
+		if b == nil || s.count < commonMinCount || b.count < commonMinCount || b.sum <= 0 {
+			continue
+		}
+		ratios = append(ratios, (float64(s.sum)/float64(s.count))/(float64(b.sum)/float64(b.count)))
+	}
+	if len(ratios) < commonMinOps {
+		return 1
+	}
+	if m := quantile(ratios, 0.5); m >= commonThreshold {
+		return m
+	}
+	return 1
 }

@@ -295,10 +295,53 @@ func TestLatencyExcess(t *testing.T) {
 			slow.add(trace(slowMs))
 			base.add(trace(baseMs))
 		}
-		return latencyExcess(slow, base)
+		got, common := latencyExcess(slow, base)
+		assert.InDelta(t, 1, common, 0, "too few operations for a common slowdown")
+		return got
 	}
 	got := excess(500, 50)
 	assert.Equal(t, 3*450*time.Millisecond, got["payments"], "payments' own time grew by 450 ms in 3 traces")
 	assert.Zero(t, got["checkout"], "checkout only waited")
 	assert.Empty(t, excess(52, 50), "2 ms more is jitter")
+}
+
+// When most operations slowed by a common factor (a saturated host), what counts is the
+// growth beyond it: the one service that slowed more is charged, the others are not.
+func TestLatencyExcessCommonSlowdown(t *testing.T) {
+	op := func(node string, n int, mean time.Duration) (opKey, *struct {
+		sum   time.Duration
+		count int
+	},
+	) {
+		return opKey{node: node, name: "GET /" + node}, &struct {
+			sum   time.Duration
+			count int
+		}{sum: mean * time.Duration(n), count: n}
+	}
+	slow, base := opTime{}, opTime{}
+	for i, node := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		k, v := op(node, 10, time.Duration(10+i)*time.Millisecond)
+		base[k] = v
+		_, v = op(node, 10, 3*time.Duration(10+i)*time.Millisecond) // 3x slower, like everything
+		slow[k] = v
+	}
+	k, v := op("hog", 10, 5*time.Millisecond)
+	base[k] = v
+	_, v = op("hog", 10, 45*time.Millisecond) // 9x: 30 ms beyond the common 3x
+	slow[k] = v
+	got, common := latencyExcess(slow, base)
+	assert.InDelta(t, 3, common, 0.01)
+	assert.Equal(t, 10*30*time.Millisecond, got["hog"])
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		assert.Zero(t, got[n], n)
+	}
+
+	// A cascade: one callee's own time grew, the rest did not; no common slowdown.
+	for _, node := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		k := opKey{node: node, name: "GET /" + node}
+		slow[k] = base[k]
+	}
+	got, common = latencyExcess(slow, base)
+	assert.InDelta(t, 1, common, 0)
+	assert.Equal(t, 10*40*time.Millisecond, got["hog"])
 }
