@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,5 +233,22 @@ func (l *incidentLabeller) sweep(now time.Time) {
 		if now.Sub(s.seen) > incidentMemory {
 			delete(l.sent, h)
 		}
+	}
+}
+
+// ResendFiring sends every firing alert again at once, through the incident labelling. The
+// rules manager resends an alert only every resend delay (a minute), so without this an alert
+// that fired before its incident opened would reach Alertmanager with its incident's labels a
+// minute late, after the cascade may be over; the RCA engine calls it when incidents change.
+func (a *Alerting) ResendFiring(ctx context.Context) {
+	for _, r := range a.manager.AlertingRules() {
+		var firing []*rules.Alert
+		for _, al := range r.ActiveAlerts() { // copies
+			if al.State == rules.StateFiring {
+				al.Labels = al.Labels.Copy() // the notifier keeps the slice
+				firing = append(firing, al)
+			}
+		}
+		a.notify(ctx, r.Query().String(), firing...)
 	}
 }

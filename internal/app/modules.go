@@ -129,6 +129,7 @@ func (a *App) initRuler() (services.Service, error) {
 			in, _, ok := t.Of(svc)
 			return alerting.IncidentInfo{ID: in.ID, RootCause: in.RootCause, RootCauseKind: in.Kind, Summary: in.Summary}, ok
 		})
+		t.OnChange(al.ResendFiring)
 	}
 	return services.NewIdleService(
 		func(ctx context.Context) error { return al.Start(ctx) },

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -128,18 +129,8 @@ func TestTopologyFromSimulatedTraffic(t *testing.T) {
 // A rule fires when a fault starts and a real Alertmanager receives the alert, then its
 // resolution when the fault ends.
 func TestAlertReachesAlertmanager(t *testing.T) {
-	const amBin = "/usr/bin/prometheus-alertmanager"
-	if _, err := os.Stat(amBin); err != nil {
-		t.Fatalf("%s is missing: `make test` installs Debian's prometheus-alertmanager", amBin)
-	}
 	dir := t.TempDir()
-	amCfg := filepath.Join(dir, "am.yml")
-	require.NoError(t, os.WriteFile(amCfg, []byte("route:\n  receiver: devnull\n  group_wait: 0s\nreceivers:\n  - name: devnull\n"), 0o600))
-	amAddr := fmt.Sprintf("127.0.0.1:%d", apptest.FreePort(t))
-	am := exec.Command(amBin, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr, "--cluster.listen-address=")
-	require.NoError(t, am.Start())
-	t.Cleanup(func() { _ = am.Process.Kill(); _ = am.Wait() })
+	am := startAlertmanager(t, dir)
 
 	rules := filepath.Join(dir, "rules.yaml")
 	require.NoError(t, os.WriteFile(rules, []byte(`groups:
@@ -153,7 +144,7 @@ func TestAlertReachesAlertmanager(t *testing.T) {
 `), 0o600))
 	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"),
 		"-servicegraph.flush-interval=500ms", "-rules.files="+rules, "-rules.evaluation-interval=1s",
-		"-alertmanager.url=http://"+amAddr)
+		"-alertmanager.url=http://"+am.addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -166,28 +157,8 @@ func TestAlertReachesAlertmanager(t *testing.T) {
 		done <- err
 	}()
 
-	type amAlert struct {
-		Labels map[string]string `json:"labels"`
-		EndsAt time.Time         `json:"endsAt"`
-		Status struct {
-			State string `json:"state"`
-		} `json:"status"`
-	}
-	client := apptest.HTTPClient()
-	alerts := func() []amAlert {
-		var out []amAlert
-		resp, err := client.Get("http://" + amAddr + "/api/v2/alerts")
-		if err != nil {
-			return nil
-		}
-		defer resp.Body.Close()
-		if err := decodeJSON(resp.Body, &out); err != nil {
-			return nil
-		}
-		return out
-	}
 	firing := func() bool {
-		for _, a := range alerts() {
+		for _, a := range am.alerts() {
 			if a.Labels["alertname"] == "ServiceErrors" && a.Labels["service"] == "pricing" && a.Status.State == "active" && a.EndsAt.After(time.Now()) {
 				return true
 			}
@@ -197,4 +168,49 @@ func TestAlertReachesAlertmanager(t *testing.T) {
 	apptest.WaitFor(t, 60*time.Second, firing, "Alertmanager to receive ServiceErrors for pricing")
 	require.NoError(t, <-done)
 	apptest.WaitFor(t, 60*time.Second, func() bool { return !firing() }, "the alert to resolve after the fault")
+}
+
+// alertmanager is a real Alertmanager (Debian's, which `make test` installs) with one
+// receiver that sends nowhere, so that alerts can be read back from its API.
+type alertmanager struct {
+	addr   string
+	client *http.Client
+}
+
+type amAlert struct {
+	Labels map[string]string `json:"labels"`
+	EndsAt time.Time         `json:"endsAt"`
+	Status struct {
+		State string `json:"state"`
+	} `json:"status"`
+}
+
+func startAlertmanager(t *testing.T, dir string) *alertmanager {
+	t.Helper()
+	const amBin = "/usr/bin/prometheus-alertmanager"
+	if _, err := os.Stat(amBin); err != nil {
+		t.Fatalf("%s is missing: `make test` installs Debian's prometheus-alertmanager", amBin)
+	}
+	cfg := filepath.Join(dir, "am.yml")
+	require.NoError(t, os.WriteFile(cfg, []byte("route:\n  receiver: devnull\n  group_wait: 0s\nreceivers:\n  - name: devnull\n"), 0o600))
+	am := &alertmanager{addr: fmt.Sprintf("127.0.0.1:%d", apptest.FreePort(t)), client: apptest.HTTPClient()}
+	cmd := exec.Command(amBin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "am"),
+		"--web.listen-address="+am.addr, "--cluster.listen-address=")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return am
+}
+
+// alerts are the alerts Alertmanager holds; nil while it does not answer.
+func (am *alertmanager) alerts() []amAlert {
+	resp, err := am.client.Get("http://" + am.addr + "/api/v2/alerts")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var out []amAlert
+	if err := decodeJSON(resp.Body, &out); err != nil {
+		return nil
+	}
+	return out
 }

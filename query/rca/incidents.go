@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,6 +82,10 @@ type Tracker struct {
 	incidents []*Incident    // by start
 	pending   map[string]int // root cause -> evaluations in a row naming it
 	written   map[string]labels.Labels
+
+	// onChange, when set, is called (outside the lock) after an evaluation that opened or
+	// ended an incident or changed its root cause or victims.
+	onChange func(context.Context)
 
 	evaluations *prometheus.CounterVec
 	opened      prometheus.Counter
@@ -192,14 +197,47 @@ func (t *Tracker) Evaluate(ctx context.Context, now time.Time) error {
 	}
 	t.evaluations.WithLabelValues("ok").Inc()
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	before := t.roots()
 	changed := t.apply(res, now)
+	moved := !maps.Equal(before, t.roots())
+	err = nil
 	if changed {
-		if err := t.save(); err != nil {
-			return err
+		err = t.save()
+	}
+	if err == nil {
+		err = t.writeSeries(ctx, now)
+	}
+	onChange := t.onChange
+	t.mu.Unlock()
+	if moved && onChange != nil {
+		onChange(ctx)
+	}
+	return err
+}
+
+// OnChange sets a function called after an evaluation that opened or ended an incident or
+// changed one's root cause or victims: the alerting resends firing alerts with their new
+// incident labels.
+func (t *Tracker) OnChange(f func(context.Context)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onChange = f
+}
+
+// roots maps each ongoing incident to its root cause and victims: what alerts are labelled
+// from. Called under t.mu.
+func (t *Tracker) roots() map[string]string {
+	out := map[string]string{}
+	for _, in := range t.incidents {
+		if in.Ongoing {
+			k := in.RootCause
+			for _, v := range in.Affected {
+				k += " " + v.Service
+			}
+			out[in.ID] = k
 		}
 	}
-	return t.writeSeries(ctx, now)
+	return out
 }
 
 // apply folds one analysis into the incidents; it reports whether any changed. Called under

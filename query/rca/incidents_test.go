@@ -317,3 +317,34 @@ func TestTrackerGroupsRootCausesThatStartedTogether(t *testing.T) {
 	require.Len(t, apart, 2, "%+v", apart)
 	assert.ElementsMatch(t, []string{"ledger", "ranker"}, []string{apart[0].RootCause, apart[1].RootCause})
 }
+
+// OnChange runs when an incident opens and when it ends, not at every evaluation.
+func TestTrackerOnChange(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	script := &scriptedAnalyzer{}
+	var evals []time.Time
+	for s := 15; s <= 300; s += 15 {
+		res := Result{}
+		if s <= 90 {
+			res = troubleAt(at(0), at(s), "ledger")
+		}
+		script.results = append(script.results, res)
+		evals = append(evals, at(s))
+	}
+	tr, err := NewTracker(defaultConfig(), script, nil, "", discardLogger(), prometheus.NewRegistry())
+	require.NoError(t, err)
+	calls := 0
+	tr.OnChange(func(context.Context) { calls++ })
+	var changedAt []time.Time
+	for _, now := range evals {
+		before := calls
+		require.NoError(t, tr.Evaluate(context.Background(), now))
+		if calls > before {
+			changedAt = append(changedAt, now)
+		}
+	}
+	require.Len(t, changedAt, 2, "opened, then ended: %v", changedAt)
+	assert.Equal(t, at(45), changedAt[0], "opened once named twice and its trouble lasted three steps")
+	assert.Equal(t, at(90).Add(defaultConfig().ResolveAfter), changedAt[1], "ended once ledger was quiet for resolve-after")
+}
