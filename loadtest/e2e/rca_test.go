@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -55,15 +54,7 @@ func TestRootCauseOfACascade(t *testing.T) {
 	am := startAlertmanager(t, dir)
 
 	// The shipped incident rule, plus a per-service error rule standing for the victims' pages.
-	rules := filepath.Join(dir, "victims.yaml")
-	require.NoError(t, os.WriteFile(rules, []byte(`groups:
-  - name: e2e
-    interval: 1s
-    rules:
-      - alert: ServiceErrors
-        expr: sum by (service) (increase(faultline_service_errors_total[5s])) > 0
-        labels: {severity: page}
-`), 0o600))
+	rules := writeServiceErrorsRule(t, dir)
 	shipped, err := filepath.Abs("../../deploy/rules/services.yaml")
 	require.NoError(t, err)
 	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"),

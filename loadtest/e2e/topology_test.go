@@ -132,16 +132,7 @@ func TestAlertReachesAlertmanager(t *testing.T) {
 	dir := t.TempDir()
 	am := startAlertmanager(t, dir)
 
-	rules := filepath.Join(dir, "rules.yaml")
-	require.NoError(t, os.WriteFile(rules, []byte(`groups:
-  - name: e2e
-    interval: 1s
-    rules:
-      - alert: ServiceErrors
-        expr: sum by (service) (increase(faultline_service_errors_total[5s])) > 0
-        labels: {severity: page}
-        annotations: {summary: "{{ $labels.service }} answers errors"}
-`), 0o600))
+	rules := writeServiceErrorsRule(t, dir)
 	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"),
 		"-servicegraph.flush-interval=500ms", "-rules.files="+rules, "-rules.evaluation-interval=1s",
 		"-alertmanager.url=http://"+am.addr)
@@ -213,4 +204,21 @@ func (am *alertmanager) alerts() []amAlert {
 		return nil
 	}
 	return out
+}
+
+// writeServiceErrorsRule writes a rule file with ServiceErrors: a page, evaluated every
+// second, for every service that answered an error in the last 5 s.
+func writeServiceErrorsRule(t *testing.T, dir string) string {
+	t.Helper()
+	rules := filepath.Join(dir, "service-errors.yaml")
+	require.NoError(t, os.WriteFile(rules, []byte(`groups:
+  - name: e2e
+    interval: 1s
+    rules:
+      - alert: ServiceErrors
+        expr: sum by (service) (increase(faultline_service_errors_total[5s])) > 0
+        labels: {severity: page}
+        annotations: {summary: "{{ $labels.service }} answers errors"}
+`), 0o600))
+	return rules
 }
