@@ -1,11 +1,14 @@
-// Package httpparam parses the query parameters Faultline's HTTP APIs share (times, durations)
-// and carries the "bad parameter" error that the handlers answer with 400.
+// Package httpparam parses the query parameters Faultline's HTTP APIs share (times, durations,
+// windows), carries the "bad parameter" error that the handlers answer with 400, and writes
+// their JSON answers.
 package httpparam
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -147,4 +150,29 @@ func ParseWindow(q url.Values, now time.Time, defaultWindow time.Duration) (star
 		return time.Time{}, time.Time{}, BadParam("start (%s) must be before end (%s)", start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
 	}
 	return start, end, nil
+}
+
+// WriteJSON writes v as a JSON answer with the given status.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing left to tell it
+}
+
+// WriteError writes {"error": msg} with the given status.
+func WriteError(w http.ResponseWriter, code int, msg string) {
+	WriteJSON(w, code, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// AllowGet answers 405 with Allow: GET, HEAD to any other method and reports whether the
+// request may go on.
+func AllowGet(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	WriteError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+	return false
 }

@@ -2,7 +2,6 @@ package rca
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -37,32 +36,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/api/v1/incidents", a.serveIncidents)
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing left to tell it
-}
-
-func allowGet(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	w.Header().Set("Allow", "GET, HEAD")
-	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed"})
-	return false
-}
-
 func (a *API) serveRCA(w http.ResponseWriter, r *http.Request) {
-	if !allowGet(w, r) {
+	if !httpparam.AllowGet(w, r) {
 		return
 	}
 	start, end, err := httpparam.ParseWindow(r.URL.Query(), a.now(), a.engine.cfg.DefaultWindow)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		httpparam.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	res, err := a.engine.Analyze(r.Context(), start, end)
@@ -76,36 +56,36 @@ func (a *API) serveRCA(w http.ResponseWriter, r *http.Request) {
 		default:
 			a.logger.Warn("root-cause analysis failed", "start", start, "end", end, "err", err)
 		}
-		writeJSON(w, code, errorBody{Error: err.Error()})
+		httpparam.WriteError(w, code, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpparam.WriteJSON(w, http.StatusOK, res)
 }
 
 func (a *API) serveIncidents(w http.ResponseWriter, r *http.Request) {
-	if !allowGet(w, r) {
+	if !httpparam.AllowGet(w, r) {
 		return
 	}
 	q := r.URL.Query()
 	start, end, err := httpparam.ParseWindow(q, a.now(), defaultIncidentWindow)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		httpparam.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	limit := defaultIncidentLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxIncidentLimit {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "limit: want an integer from 1 to " + strconv.Itoa(maxIncidentLimit) + ", got " + strconv.Quote(s)})
+			httpparam.WriteError(w, http.StatusBadRequest, "limit: want an integer from 1 to "+strconv.Itoa(maxIncidentLimit)+", got "+strconv.Quote(s))
 			return
 		}
 		limit = n
 	}
 	if a.tracker == nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "incidents are off (-rca.evaluation-interval=0)"})
+		httpparam.WriteError(w, http.StatusServiceUnavailable, "incidents are off (-rca.evaluation-interval=0)")
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpparam.WriteJSON(w, http.StatusOK, struct {
 		Incidents []Incident `json:"incidents"`
 	}{a.tracker.List(start, end, limit)})
 }

@@ -33,7 +33,6 @@ package topology
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +52,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
+	"github.com/faultline/faultline/internal/httpparam"
 	"github.com/faultline/faultline/internal/metricstore"
 )
 
@@ -173,15 +173,13 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 func (a *API) serveTopology(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed"})
+	if !httpparam.AllowGet(w, r) {
 		return
 	}
 	start, end, err := ParseWindow(r.URL.Query(), a.now(), a.cfg.DefaultWindow)
 	if err != nil {
 		a.failures.WithLabelValues("bad_request").Inc()
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+		httpparam.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	topo, err := a.Topology(r.Context(), start, end)
@@ -192,20 +190,10 @@ func (a *API) serveTopology(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusServiceUnavailable
 		}
 		a.logger.Warn("topology failed", "start", start, "end", end, "err", err)
-		writeJSON(w, code, errorBody{Error: err.Error()})
+		httpparam.WriteError(w, code, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, topo)
-}
-
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing left to tell it
+	httpparam.WriteJSON(w, http.StatusOK, topo)
 }
 
 // aggregate is one node's or edge's numbers over the window and over its baseline.
