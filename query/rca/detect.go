@@ -43,14 +43,13 @@ type detector struct {
 }
 
 // baseline is a series' normal: a low quantile of its history, robust to a fault that fills
-// up to half of the buckets (the analysed window included, so that a service first seen in
-// the window still has a normal when the fault started late in it).
+// up to about two thirds of the buckets (the analysed window included, so that a service
+// first seen in the window still has a normal when the fault started late in it).
 type baseline struct {
 	errRate  float64
 	meanMs   float64 // NaN when unknown
 	req      float64 // requests per bucket (median)
-	buckets  int     // buckets with enough traffic to judge
-	hadCalls bool
+	hadCalls bool    // some bucket had enough traffic to judge
 }
 
 const baselineQuantile = 0.3
@@ -75,7 +74,7 @@ func (d *detector) baselineOf(cells []cell, skip func(i int) bool) baseline {
 			means = append(means, c.meanMs())
 		}
 	}
-	b := baseline{meanMs: math.NaN(), buckets: len(rates), hadCalls: len(rates) > 0}
+	b := baseline{meanMs: math.NaN(), hadCalls: len(rates) > 0}
 	if len(rates) > 0 {
 		b.errRate = quantile(rates, baselineQuantile)
 		b.req = quantile(reqs, 0.5)
