@@ -1,7 +1,8 @@
-// Package collector receives OTLP traces and metrics on gRPC and HTTP with the OpenTelemetry
-// Collector's otlpreceiver. Spans pass the ingest limits and a bounded queue to the span store,
-// and a request is acknowledged only once its spans are durable; then the service-graph
-// generator sees them. Metrics go to the embedded TSDB.
+// Package collector receives OTLP traces, metrics and logs on gRPC and HTTP with the
+// OpenTelemetry Collector's otlpreceiver. Spans pass the ingest limits and a bounded queue to
+// the span store, and a request is acknowledged only once its spans are durable; then the
+// service-graph generator sees them. Log records take the same way (limits, their own bounded
+// queue, acknowledged once durable) into the log store. Metrics go to the embedded TSDB.
 package collector
 
 import (
@@ -23,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/extensionmiddleware"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
@@ -53,6 +55,8 @@ type Sinks struct {
 	SpanObserver func(ptrace.Traces)
 	// Metrics stores OTLP metrics (the embedded TSDB); without it the metrics service is off.
 	Metrics func(context.Context, pmetric.Metrics) error
+	// Logs stores log records durably (the log store); without it the logs service is off.
+	Logs func(context.Context, ...plog.Logs) error
 }
 
 // Collector is the OTLP ingest path as a dskit service.
@@ -62,12 +66,17 @@ type Collector struct {
 	cfg      Config
 	sinks    Sinks
 	logger   *slog.Logger
-	queue    *queue
+	queue    *queue[ptrace.Traces]
+	logQueue *queue[plog.Logs]
 	receiver component.Component
 
 	received  prometheus.Counter
 	refused   *prometheus.CounterVec
 	truncated *prometheus.CounterVec
+
+	logsReceived  prometheus.Counter
+	logsRefused   *prometheus.CounterVec
+	logsTruncated *prometheus.CounterVec
 }
 
 // New builds the collector; it listens once started.
@@ -78,8 +87,12 @@ func New(cfg Config, sinks Sinks, logger *slog.Logger, reg prometheus.Registerer
 	if sinks.Spans == nil {
 		return nil, errors.New("collector needs a span store")
 	}
-	c := &Collector{cfg: cfg, sinks: sinks, logger: logger, queue: newQueue(cfg.Queue, sinks.Spans, logger)}
+	c := &Collector{cfg: cfg, sinks: sinks, logger: logger, queue: newQueue(cfg.Queue.size(), sinks.Spans.Write, "spans", logger)}
 	f := promauto.With(reg)
+	if sinks.Logs != nil {
+		c.logQueue = newQueue(cfg.LogsQueue.size(), sinks.Logs, "log records", logger)
+		c.registerLogMetrics(f)
+	}
 	c.received = f.NewCounter(prometheus.CounterOpts{
 		Name: "faultline_spans_received_total", Help: "Spans received over OTLP, before limits and queueing.",
 	})
@@ -106,6 +119,27 @@ func New(cfg Config, sinks Sinks, logger *slog.Logger, reg prometheus.Registerer
 	return c, nil
 }
 
+func (c *Collector) registerLogMetrics(f promauto.Factory) {
+	c.logsReceived = f.NewCounter(prometheus.CounterOpts{
+		Name: "faultline_logs_received_total", Help: "Log records received over OTLP, before limits and queueing.",
+	})
+	c.logsRefused = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "faultline_logs_refused_total", Help: "Log records not stored, by reason: queue_full, too_many_records, store_error, shutting_down.",
+	}, []string{"reason"})
+	for _, r := range []string{"queue_full", "too_many_records", "store_error", "shutting_down"} {
+		c.logsRefused.WithLabelValues(r)
+	}
+	c.logsTruncated = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "faultline_logs_truncated_total", Help: "Log record parts cut by the ingest limits, by what: attribute, attribute_value, body.",
+	}, []string{"what"})
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "faultline_ingest_queue_log_records", Help: "Log records waiting in the ingest queue to be stored.",
+	}, func() float64 { _, n := c.logQueue.depth(); return float64(n) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "faultline_ingest_queue_capacity_log_records", Help: "The log ingest queue's bound in records.",
+	}, func() float64 { return float64(c.cfg.LogsQueue.MaxRecords) })
+}
+
 // ConsumeTraces is the receivers' consumer: limits, then queue, then wait for durability.
 func (c *Collector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	n := td.SpanCount()
@@ -124,23 +158,49 @@ func (c *Collector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		}
 	}
 	err := c.queue.enqueue(ctx, td, n)
+	if err == nil && c.sinks.SpanObserver != nil {
+		c.sinks.SpanObserver(td)
+	}
+	return enqueueStatus(err, n, c.refused, "spans")
+}
+
+// ConsumeLogs is the logs receivers' consumer: limits, then the log queue, then wait for
+// durability, like spans.
+func (c *Collector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	n := ld.LogRecordCount()
+	c.logsReceived.Add(float64(n))
+	if n > c.cfg.Limits.MaxLogRecordsPerRequest {
+		c.logsRefused.WithLabelValues("too_many_records").Add(float64(n))
+		return status.Errorf(codes.InvalidArgument, "request has %d log records, more than otlp.max-log-records-per-request=%d", n, c.cfg.Limits.MaxLogRecordsPerRequest)
+	}
+	if n == 0 {
+		return nil
+	}
+	st := c.cfg.Limits.enforceLogs(ld)
+	for what, k := range map[string]int{"attribute": st.droppedAttributes, "attribute_value": st.truncatedValues, "body": st.truncatedBodies} {
+		if k > 0 {
+			c.logsTruncated.WithLabelValues(what).Add(float64(k))
+		}
+	}
+	return enqueueStatus(c.logQueue.enqueue(ctx, ld, n), n, c.logsRefused, "log records")
+}
+
+// enqueueStatus turns a queue's answer into the status the client gets, counting refusals.
+func enqueueStatus(err error, n int, refused *prometheus.CounterVec, what string) error {
 	switch {
 	case err == nil:
-		if c.sinks.SpanObserver != nil {
-			c.sinks.SpanObserver(td)
-		}
 		return nil
 	case errors.Is(err, ErrQueueFull):
-		c.refused.WithLabelValues("queue_full").Add(float64(n))
+		refused.WithLabelValues("queue_full").Add(float64(n))
 		return retryLater(codes.ResourceExhausted, "ingest queue is full: retry later")
 	case errors.Is(err, ErrClosed):
-		c.refused.WithLabelValues("shutting_down").Add(float64(n))
+		refused.WithLabelValues("shutting_down").Add(float64(n))
 		return retryLater(codes.Unavailable, "shutting down: retry against another collector or later")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
 	default:
-		c.refused.WithLabelValues("store_error").Add(float64(n))
-		return retryLater(codes.Unavailable, "store spans: "+err.Error())
+		refused.WithLabelValues("store_error").Add(float64(n))
+		return retryLater(codes.Unavailable, "store "+what+": "+err.Error())
 	}
 }
 
@@ -177,6 +237,9 @@ func (c *Collector) countLimits(st limitStats) {
 
 func (c *Collector) starting(ctx context.Context) error {
 	c.queue.start()
+	if c.logQueue != nil {
+		c.logQueue.start()
+	}
 	factory := otlpreceiver.NewFactory()
 	rcfg := factory.CreateDefaultConfig().(*otlpreceiver.Config)
 	guard := []configmiddleware.Config{{ID: guardID}}
@@ -233,8 +296,17 @@ func (c *Collector) starting(ctx context.Context) error {
 			return fmt.Errorf("create OTLP metrics receiver: %w", err)
 		}
 	}
+	if c.logQueue != nil {
+		nextLogs, err := consumer.NewLogs(c.ConsumeLogs, consumer.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+		if err != nil {
+			return err
+		}
+		if _, err := factory.CreateLogs(ctx, set, rcfg, nextLogs); err != nil {
+			return fmt.Errorf("create OTLP logs receiver: %w", err)
+		}
+	}
 	if err := c.receiver.Start(ctx, host{guard: guardExtension{token: c.cfg.AuthToken}}); err != nil {
-		c.queue.close()
+		c.closeQueues()
 		return fmt.Errorf("start OTLP receiver: %w", err)
 	}
 	c.logger.Info("OTLP receivers listening", "grpc", c.cfg.GRPCAddr, "http", c.cfg.HTTPAddr, "tls", c.cfg.TLSCertFile != "")
@@ -255,12 +327,19 @@ func (c *Collector) stopping(_ error) error {
 		err = c.receiver.Shutdown(ctx)
 		cancel()
 	}
-	c.queue.close()
+	c.closeQueues()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("stop OTLP receiver: %w", err)
 	}
 	c.logger.Info("OTLP receivers stopped and ingest queue drained")
 	return nil
+}
+
+func (c *Collector) closeQueues() {
+	c.queue.close()
+	if c.logQueue != nil {
+		c.logQueue.close()
+	}
 }
 
 var guardID = component.MustNewID("faultline_guard")
@@ -290,7 +369,7 @@ func (g guardExtension) GetHTTPHandler(context.Context) (extensionmiddleware.Wra
 			if r.Method == http.MethodPost && r.ContentLength == 0 {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
-				_, _ = w.Write([]byte(`{"code":3,"message":"empty request body: expected an OTLP ExportTraceServiceRequest"}`))
+				_, _ = w.Write([]byte(`{"code":3,"message":"empty request body: expected an OTLP export request"}`))
 				return
 			}
 			next.ServeHTTP(w, r)

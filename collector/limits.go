@@ -4,6 +4,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -13,6 +14,7 @@ type limitStats struct {
 	droppedEvents     int
 	truncatedValues   int
 	invalidSpans      int
+	truncatedBodies   int
 }
 
 // enforce applies the per-span limits to td in place and removes spans without a trace or
@@ -22,7 +24,7 @@ func (l Limits) enforce(td ptrace.Traces) limitStats {
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		st.droppedAttributes += l.limitMap(rs.Resource().Attributes(), &st)
+		st.droppedAttributes += l.limitMap(rs.Resource().Attributes(), l.MaxAttributesPerSpan, &st)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			sss.At(j).Spans().RemoveIf(func(span ptrace.Span) bool {
@@ -39,7 +41,7 @@ func (l Limits) enforce(td ptrace.Traces) limitStats {
 }
 
 func (l Limits) limitSpan(span ptrace.Span, st *limitStats) {
-	if n := l.limitMap(span.Attributes(), st); n > 0 {
+	if n := l.limitMap(span.Attributes(), l.MaxAttributesPerSpan, st); n > 0 {
 		span.SetDroppedAttributesCount(span.DroppedAttributesCount() + uint32(n))
 		st.droppedAttributes += n
 	}
@@ -59,7 +61,7 @@ func (l Limits) limitSpan(span ptrace.Span, st *limitStats) {
 	}
 	for k := 0; k < events.Len(); k++ {
 		ev := events.At(k)
-		if n := l.limitMap(ev.Attributes(), st); n > 0 {
+		if n := l.limitMap(ev.Attributes(), l.MaxAttributesPerSpan, st); n > 0 {
 			ev.SetDroppedAttributesCount(ev.DroppedAttributesCount() + uint32(n))
 			st.droppedAttributes += n
 		}
@@ -67,22 +69,22 @@ func (l Limits) limitSpan(span ptrace.Span, st *limitStats) {
 	links := span.Links()
 	for k := 0; k < links.Len(); k++ {
 		ln := links.At(k)
-		if n := l.limitMap(ln.Attributes(), st); n > 0 {
+		if n := l.limitMap(ln.Attributes(), l.MaxAttributesPerSpan, st); n > 0 {
 			ln.SetDroppedAttributesCount(ln.DroppedAttributesCount() + uint32(n))
 			st.droppedAttributes += n
 		}
 	}
 }
 
-// limitMap keeps the first MaxAttributesPerSpan entries of m, cuts long strings, and returns
-// how many entries it dropped.
-func (l Limits) limitMap(m pcommon.Map, st *limitStats) int {
+// limitMap keeps the first maxEntries entries of m, cuts long strings, and returns how many
+// entries it dropped.
+func (l Limits) limitMap(m pcommon.Map, maxEntries int, st *limitStats) int {
 	dropped := 0
-	if m.Len() > l.MaxAttributesPerSpan {
+	if m.Len() > maxEntries {
 		kept := 0
 		m.RemoveIf(func(string, pcommon.Value) bool {
 			kept++
-			if kept > l.MaxAttributesPerSpan {
+			if kept > maxEntries {
 				dropped++
 				return true
 			}
@@ -113,9 +115,41 @@ func (l Limits) limitValue(v pcommon.Value, st *limitStats) {
 			l.limitValue(s.At(i), st)
 		}
 	case pcommon.ValueTypeMap:
-		st.droppedAttributes += l.limitMap(v.Map(), st)
+		st.droppedAttributes += l.limitMap(v.Map(), l.MaxAttributesPerSpan, st)
 	default:
 	}
+}
+
+// enforceLogs applies the per-record limits to ld in place: attributes over the limit are
+// dropped (and the record's dropped-attributes count raised), long string values and bodies cut.
+func (l Limits) enforceLogs(ld plog.Logs) limitStats {
+	var st limitStats
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		st.droppedAttributes += l.limitMap(rl.Resource().Attributes(), l.MaxAttributesPerLogRecord, &st)
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			recs := sls.At(j).LogRecords()
+			for k := 0; k < recs.Len(); k++ {
+				rec := recs.At(k)
+				if n := l.limitMap(rec.Attributes(), l.MaxAttributesPerLogRecord, &st); n > 0 {
+					rec.SetDroppedAttributesCount(rec.DroppedAttributesCount() + uint32(n))
+					st.droppedAttributes += n
+				}
+				body := rec.Body()
+				if body.Type() == pcommon.ValueTypeStr {
+					if s := body.Str(); len(s) > l.MaxLogBodyBytes {
+						body.SetStr(truncateUTF8(s, l.MaxLogBodyBytes))
+						st.truncatedBodies++
+					}
+				} else {
+					l.limitValue(body, &st)
+				}
+			}
+		}
+	}
+	return st
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -105,4 +106,36 @@ func BenchmarkEnforceLimits(b *testing.B) {
 		l.enforce(td)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+}
+
+func TestEnforceLogLimits(t *testing.T) {
+	l := testLimits()
+	l.MaxAttributesPerLogRecord, l.MaxLogBodyBytes = 2, 5
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	for _, k := range []string{"service.name", "host.name", "extra"} {
+		rl.Resource().Attributes().PutStr(k, "x")
+	}
+	recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	long := recs.AppendEmpty()
+	long.Body().SetStr("héllo world") // cut inside é's neighbourhood: 5 bytes = "héll"
+	for _, k := range []string{"a", "b", "c"} {
+		long.Attributes().PutStr(k, "0123456789")
+	}
+	short := recs.AppendEmpty()
+	short.Body().SetStr("ok")
+	mapBody := recs.AppendEmpty()
+	mapBody.Body().SetEmptyMap().PutStr("msg", "0123456789")
+
+	st := l.enforceLogs(ld)
+	require.Equal(t, 2, rl.Resource().Attributes().Len(), "resource attributes follow the per-record limit")
+	require.Equal(t, "héll", long.Body().Str())
+	require.Equal(t, 2, long.Attributes().Len())
+	require.Equal(t, uint32(1), long.DroppedAttributesCount())
+	require.Equal(t, "ok", short.Body().Str())
+	v, _ := mapBody.Body().Map().Get("msg")
+	require.Equal(t, "01234567", v.Str(), "strings inside structured bodies follow the attribute value limit")
+	require.Equal(t, 2, st.droppedAttributes)
+	require.Equal(t, 1, st.truncatedBodies)
+	require.Equal(t, 3, st.truncatedValues, "two kept attributes and one map value were cut")
 }

@@ -6,10 +6,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-
-	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/faultline/faultline/internal/spanstore"
 )
 
 var (
@@ -19,65 +15,71 @@ var (
 	ErrClosed = errors.New("ingest queue is closed")
 )
 
-// queue is the bounded hand-off between receivers and the span store. A request waits in
-// Enqueue until its spans are durable, so the client's acknowledgement means "stored";
-// writers take everything queued at once and store it in one synced batch (group commit),
-// which is what keeps fsync-per-request from limiting throughput.
-type queue struct {
-	cfg    QueueConfig
-	store  spanstore.Writer
+// queue is the bounded hand-off between receivers and a store (spans or log records: T is one
+// request's data). A request waits in enqueue until its items are durable, so the client's
+// acknowledgement means "stored"; writers take everything queued at once and store it in one
+// synced batch (group commit), which is what keeps fsync-per-request from limiting throughput.
+type queue[T any] struct {
+	cfg    queueSize
+	store  func(context.Context, ...T) error
+	what   string // "spans" or "log records", for log lines
 	logger *slog.Logger
 
 	mu     sync.RWMutex // guards closed against sends on a closed channel
 	closed bool
-	items  chan *writeRequest
-	spans  atomic.Int64 // spans enqueued and not yet stored
+	items  chan *writeRequest[T]
+	queued atomic.Int64 // items enqueued and not yet stored
 	wg     sync.WaitGroup
 }
 
-type writeRequest struct {
-	td    ptrace.Traces
-	spans int
+// queueSize is a queue's bound in items, its writer count and the most items one write takes.
+type queueSize struct {
+	MaxItems, Writers, MaxBatchItems int
+}
+
+type writeRequest[T any] struct {
+	data  T
+	items int
 	done  chan error
 }
 
-func newQueue(cfg QueueConfig, store spanstore.Writer, logger *slog.Logger) *queue {
-	// The channel only needs room for the most requests MaxSpans can admit; spans are the bound.
-	return &queue{cfg: cfg, store: store, logger: logger, items: make(chan *writeRequest, min(cfg.MaxSpans, 65536))}
+func newQueue[T any](cfg queueSize, store func(context.Context, ...T) error, what string, logger *slog.Logger) *queue[T] {
+	// The channel only needs room for the most requests MaxItems can admit; items are the bound.
+	return &queue[T]{cfg: cfg, store: store, what: what, logger: logger, items: make(chan *writeRequest[T], min(cfg.MaxItems, 65536))}
 }
 
-func (q *queue) start() {
+func (q *queue[T]) start() {
 	for range q.cfg.Writers {
 		q.wg.Add(1)
 		go q.write()
 	}
 }
 
-// enqueue hands td to the writers and waits until it is stored. It fails fast with
-// ErrQueueFull instead of blocking when the queue holds MaxSpans already; a request larger
-// than the whole queue is still admitted into an empty queue so it cannot starve.
-func (q *queue) enqueue(ctx context.Context, td ptrace.Traces, n int) error {
+// enqueue hands data (n items) to the writers and waits until it is stored. It fails fast
+// with ErrQueueFull instead of blocking when the queue holds MaxItems already; a request
+// larger than the whole queue is still admitted into an empty queue so it cannot starve.
+func (q *queue[T]) enqueue(ctx context.Context, data T, n int) error {
 	for {
-		cur := q.spans.Load()
-		if cur > 0 && cur+int64(n) > int64(q.cfg.MaxSpans) {
+		cur := q.queued.Load()
+		if cur > 0 && cur+int64(n) > int64(q.cfg.MaxItems) {
 			return ErrQueueFull
 		}
-		if q.spans.CompareAndSwap(cur, cur+int64(n)) {
+		if q.queued.CompareAndSwap(cur, cur+int64(n)) {
 			break
 		}
 	}
-	req := &writeRequest{td: td, spans: n, done: make(chan error, 1)}
+	req := &writeRequest[T]{data: data, items: n, done: make(chan error, 1)}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
-		q.spans.Add(-int64(n))
+		q.queued.Add(-int64(n))
 		return ErrClosed
 	}
 	select {
 	case q.items <- req:
 	default:
 		q.mu.RUnlock()
-		q.spans.Add(-int64(n))
+		q.queued.Add(-int64(n))
 		return ErrQueueFull
 	}
 	q.mu.RUnlock()
@@ -86,46 +88,46 @@ func (q *queue) enqueue(ctx context.Context, td ptrace.Traces, n int) error {
 	case err := <-req.done:
 		return err
 	case <-ctx.Done():
-		// The spans are queued and will be stored; the client gave up waiting and will retry,
+		// The items are queued and will be stored; the client gave up waiting and will retry,
 		// which may store them twice. Losing them is worse than a duplicate.
 		return ctx.Err()
 	}
 }
 
-func (q *queue) write() {
+func (q *queue[T]) write() {
 	defer q.wg.Done()
-	batch := make([]*writeRequest, 0, 64)
-	tds := make([]ptrace.Traces, 0, 64)
+	batch := make([]*writeRequest[T], 0, 64)
+	data := make([]T, 0, 64)
 	for first := range q.items {
-		batch, tds = append(batch[:0], first), append(tds[:0], first.td)
-		spans := first.spans
+		batch, data = append(batch[:0], first), append(data[:0], first.data)
+		items := first.items
 	more:
-		for spans < q.cfg.MaxBatchSpans {
+		for items < q.cfg.MaxBatchItems {
 			select {
 			case req, ok := <-q.items:
 				if !ok {
 					break more
 				}
-				batch, tds = append(batch, req), append(tds, req.td)
-				spans += req.spans
+				batch, data = append(batch, req), append(data, req.data)
+				items += req.items
 			default:
 				break more
 			}
 		}
-		err := q.store.Write(context.Background(), tds...)
+		err := q.store(context.Background(), data...)
 		if err != nil {
-			q.logger.Error("store spans", "err", err, "spans", spans)
+			q.logger.Error("store "+q.what, "err", err, q.what, items)
 		}
-		q.spans.Add(-int64(spans))
+		q.queued.Add(-int64(items))
 		for _, req := range batch {
 			req.done <- err
 		}
-		clear(tds)
+		clear(data)
 	}
 }
 
 // close stops taking requests and returns once everything queued is stored.
-func (q *queue) close() {
+func (q *queue[T]) close() {
 	q.mu.Lock()
 	if !q.closed {
 		q.closed = true
@@ -135,4 +137,4 @@ func (q *queue) close() {
 	q.wg.Wait()
 }
 
-func (q *queue) depth() (requests, spans int) { return len(q.items), int(q.spans.Load()) }
+func (q *queue[T]) depth() (requests, items int) { return len(q.items), int(q.queued.Load()) }

@@ -52,7 +52,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 
 func TestQueueAcknowledgesOnlyAfterWrite(t *testing.T) {
 	w := newGatedWriter()
-	q := newQueue(QueueConfig{MaxSpans: 100, Writers: 1, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 100, Writers: 1, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 	defer q.close()
 
@@ -72,7 +72,7 @@ func TestQueueAcknowledgesOnlyAfterWrite(t *testing.T) {
 
 func TestQueueFullFailsFastAndGroupsWrites(t *testing.T) {
 	w := newGatedWriter()
-	q := newQueue(QueueConfig{MaxSpans: 10, Writers: 1, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 10, Writers: 1, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 
 	results := make(chan error, 3)
@@ -100,7 +100,7 @@ func TestQueueFullFailsFastAndGroupsWrites(t *testing.T) {
 func TestQueueLargeRequestAdmittedWhenEmpty(t *testing.T) {
 	w := newGatedWriter()
 	close(w.gate)
-	q := newQueue(QueueConfig{MaxSpans: 10, Writers: 1, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 10, Writers: 1, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 	defer q.close()
 	require.NoError(t, q.enqueue(context.Background(), spansOf(50), 50))
@@ -110,7 +110,7 @@ func TestQueueStoreErrorReachesEveryClientInTheBatch(t *testing.T) {
 	w := newGatedWriter()
 	w.err = errors.New("disk full")
 	close(w.gate)
-	q := newQueue(QueueConfig{MaxSpans: 100, Writers: 2, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 100, Writers: 2, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 	defer q.close()
 	for range 5 {
@@ -122,7 +122,7 @@ func TestQueueStoreErrorReachesEveryClientInTheBatch(t *testing.T) {
 
 func TestQueueCloseDrainsAndRefusesNewWork(t *testing.T) {
 	w := newGatedWriter()
-	q := newQueue(QueueConfig{MaxSpans: 100, Writers: 1, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 100, Writers: 1, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 	results := make(chan error, 3)
 	for range 3 {
@@ -150,7 +150,7 @@ func TestQueueCloseDrainsAndRefusesNewWork(t *testing.T) {
 
 func TestQueueClientGivingUpDoesNotLoseSpans(t *testing.T) {
 	w := newGatedWriter()
-	q := newQueue(QueueConfig{MaxSpans: 100, Writers: 1, MaxBatchSpans: 1000}, w, discard())
+	q := newQueue(queueSize{MaxItems: 100, Writers: 1, MaxBatchItems: 1000}, w.Write, "spans", discard())
 	q.start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -47,21 +47,29 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Faultline is a running faultline process.
-type Faultline struct {
+// Process is a running Faultline binary (faultline or faultline-agent) with an HTTP listener
+// serving /ready.
+type Process struct {
 	t        testing.TB
+	name     string
 	Bin      string
-	DataDir  string
-	Args     []string // extra flags
-	HTTPAddr string   // query API, 127.0.0.1:port
-	GRPCAddr string   // OTLP/gRPC
-	OTLPHTTP string   // OTLP/HTTP
-	Scheme   string   // "http" unless TLS flags were given
+	HTTPAddr string // 127.0.0.1:port of the listener with /ready
+	Scheme   string // "http" unless TLS flags were given
 	Client   *http.Client
 
+	args func() []string // the command line, built at each (re)start
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	done chan error
+}
+
+// Faultline is a running faultline process.
+type Faultline struct {
+	*Process
+	DataDir  string
+	Args     []string // extra flags
+	GRPCAddr string   // OTLP/gRPC
+	OTLPHTTP string   // OTLP/HTTP
 }
 
 // StartFaultline starts bin on fresh ports with dataDir and extra flags, and waits for /ready.
@@ -69,66 +77,91 @@ type Faultline struct {
 func StartFaultline(t testing.TB, bin, dataDir string, extra ...string) *Faultline {
 	t.Helper()
 	f := &Faultline{
-		t: t, Bin: bin, DataDir: dataDir, Args: extra, Scheme: "http",
-		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		Process:  newProcess(t, "faultline", bin, extra),
+		DataDir:  dataDir,
+		Args:     extra,
 		GRPCAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 		OTLPHTTP: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 	}
-	f.Client = HTTPClient()
-	for _, a := range extra {
-		if strings.HasPrefix(a, "-http.tls-cert-file") {
-			// The test made the certificate itself; only the listener's TLS is under test.
-			f.Scheme = "https"
-			f.Client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // test-only, loopback
-		}
+	f.args = func() []string {
+		return append([]string{
+			"-data.dir=" + f.DataDir,
+			"-http.addr=" + f.HTTPAddr,
+			"-otlp.grpc.addr=" + f.GRPCAddr,
+			"-otlp.http.addr=" + f.OTLPHTTP,
+			"-log.level=info",
+		}, f.Args...)
 	}
 	f.Start()
-	t.Cleanup(func() {
-		if f.Running() {
-			f.Kill()
-		}
-		if t.Failed() {
-			t.Logf("faultline output:\n%s", f.Logs())
-		}
-	})
 	return f
 }
 
-// Start (re)starts the process on the same ports and data dir and waits for /ready.
-func (f *Faultline) Start() {
-	f.t.Helper()
-	args := append([]string{
-		"-data.dir=" + f.DataDir,
-		"-http.addr=" + f.HTTPAddr,
-		"-otlp.grpc.addr=" + f.GRPCAddr,
-		"-otlp.http.addr=" + f.OTLPHTTP,
-		"-log.level=info",
-	}, f.Args...)
-	f.logs = &syncBuffer{}
-	f.cmd = exec.Command(f.Bin, args...)
-	f.cmd.Stdout, f.cmd.Stderr = f.logs, f.logs
-	if err := f.cmd.Start(); err != nil {
-		f.t.Fatalf("start faultline: %v", err)
+// Agent is a running faultline-agent process.
+type Agent struct {
+	*Process
+	StateDir string
+	Args     []string // flags besides -state.dir and -http.addr
+}
+
+// StartAgent starts a faultline-agent with stateDir and extra flags (at least
+// -collector.endpoint) on a fresh port and waits for /ready.
+func StartAgent(t testing.TB, bin, stateDir string, extra ...string) *Agent {
+	t.Helper()
+	a := &Agent{Process: newProcess(t, "faultline-agent", bin, extra), StateDir: stateDir, Args: extra}
+	a.args = func() []string {
+		return append([]string{"-state.dir=" + a.StateDir, "-http.addr=" + a.HTTPAddr, "-log.level=info"}, a.Args...)
 	}
-	f.done = make(chan error, 1)
-	go func() { f.done <- f.cmd.Wait() }()
-	if err := f.WaitReady(60 * time.Second); err != nil {
-		f.t.Fatalf("faultline not ready: %v\n%s", err, f.Logs())
+	a.Start()
+	return a
+}
+
+func newProcess(t testing.TB, name, bin string, extra []string) *Process {
+	p := &Process{t: t, name: name, Bin: bin, Scheme: "http", HTTPAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)), Client: HTTPClient()}
+	for _, a := range extra {
+		if strings.HasPrefix(a, "-http.tls-cert-file") {
+			// The test made the certificate itself; only the listener's TLS is under test.
+			p.Scheme = "https"
+			p.Client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // test-only, loopback
+		}
+	}
+	t.Cleanup(func() {
+		if p.Running() {
+			p.Kill()
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", p.name, p.Logs())
+		}
+	})
+	return p
+}
+
+// Start (re)starts the process with the same ports and directories and waits for /ready.
+func (p *Process) Start() {
+	p.t.Helper()
+	p.logs = &syncBuffer{}
+	p.cmd = exec.Command(p.Bin, p.args()...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatalf("start %s: %v", p.name, err)
+	}
+	p.done = make(chan error, 1)
+	go func() { p.done <- p.cmd.Wait() }()
+	if err := p.WaitReady(60 * time.Second); err != nil {
+		p.t.Fatalf("%s not ready: %v\n%s", p.name, err, p.Logs())
 	}
 }
 
 // WaitReady polls /ready until it answers 200, the process exits, or the timeout passes.
-func (f *Faultline) WaitReady(timeout time.Duration) error {
-	client := f.Client
+func (p *Process) WaitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-f.done:
-			f.done <- err
+		case err := <-p.done:
+			p.done <- err
 			return fmt.Errorf("process exited: %w", err)
 		default:
 		}
-		resp, err := client.Get(f.URL("/ready"))
+		resp, err := p.Client.Get(p.URL("/ready"))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -140,58 +173,66 @@ func (f *Faultline) WaitReady(timeout time.Duration) error {
 	return fmt.Errorf("not ready after %s", timeout)
 }
 
-// URL is the address of path on the query listener.
-func (f *Faultline) URL(path string) string { return f.Scheme + "://" + f.HTTPAddr + path }
+// URL is the address of path on the process's HTTP listener.
+func (p *Process) URL(path string) string { return p.Scheme + "://" + p.HTTPAddr + path }
 
 // Running reports whether the process has not exited.
-func (f *Faultline) Running() bool {
+func (p *Process) Running() bool {
+	if p.done == nil {
+		return false
+	}
 	select {
-	case err := <-f.done:
-		f.done <- err
+	case err := <-p.done:
+		p.done <- err
 		return false
 	default:
-		return f.cmd != nil
+		return p.cmd != nil
 	}
 }
 
 // Stop sends SIGTERM and waits for a clean exit, failing the test on a non-zero status.
-func (f *Faultline) Stop() {
-	f.t.Helper()
-	_ = f.cmd.Process.Signal(syscall.SIGTERM)
+func (p *Process) Stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-f.done:
-		f.done <- err
+	case err := <-p.done:
+		p.done <- err
 		if err != nil {
-			f.t.Fatalf("faultline exited with %v after SIGTERM\n%s", err, f.Logs())
+			p.t.Fatalf("%s exited with %v after SIGTERM\n%s", p.name, err, p.Logs())
 		}
 	case <-time.After(60 * time.Second):
-		f.Kill()
-		f.t.Fatalf("faultline did not stop within 60s of SIGTERM\n%s", f.Logs())
+		p.Kill()
+		p.t.Fatalf("%s did not stop within 60s of SIGTERM\n%s", p.name, p.Logs())
 	}
 }
 
 // Signal sends sig to the process.
-func (f *Faultline) Signal(sig os.Signal) { _ = f.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 // Kill sends SIGKILL (a crash) and waits for the process to be gone.
-func (f *Faultline) Kill() {
-	_ = f.cmd.Process.Kill()
-	err := <-f.done
-	f.done <- err
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	err := <-p.done
+	p.done <- err
 }
 
 // Wait waits for the process to exit and returns its status.
-func (f *Faultline) Wait(ctx context.Context) (int, error) {
+func (p *Process) Wait(ctx context.Context) (int, error) {
 	select {
-	case <-f.done:
-		return f.cmd.ProcessState.ExitCode(), nil
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode(), nil
 	case <-ctx.Done():
 		return -1, ctx.Err()
 	}
 }
 
-// Logs is everything the process printed so far.
-func (f *Faultline) Logs() string { return f.logs.String() }
+// Logs is everything the process printed since its last start.
+func (p *Process) Logs() string {
+	if p.logs == nil {
+		return ""
+	}
+	return p.logs.String()
+}
 
 // HTTPClient is a client with a timeout, for talking to the process under test.
 func HTTPClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }

@@ -5,6 +5,7 @@ package logging
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,33 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
+
+// Config chooses the log level and format of a Faultline binary.
+type Config struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// RegisterFlags registers -log.level and -log.format and sets the defaults.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.Level, "log.level", "info", "Log level: debug, info, warn, error.")
+	f.StringVar(&c.Format, "log.format", "logfmt", "Log format: logfmt or json.")
+}
+
+// Validate names a bad level or format.
+func (c *Config) Validate() error {
+	switch c.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Level)
+	}
+	switch c.Format {
+	case "logfmt", "json":
+	default:
+		return fmt.Errorf("log.format %q: want logfmt or json", c.Format)
+	}
+	return nil
+}
 
 // New returns a structured logger writing to w. format is "logfmt" or "json"; level is one of
 // debug, info, warn, error.
