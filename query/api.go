@@ -68,7 +68,12 @@ type API struct {
 
 	deps         DependencySource // nil: no dependencies route
 	depsLookback time.Duration
+	logs         http.HandlerFunc // nil: no logs route
 }
+
+// SetLogs adds GET /api/v1/logs, answered by h (query/logs), counted and timed like the
+// other routes. Call it before Register.
+func (a *API) SetLogs(h http.Handler) { a.logs = h.ServeHTTP }
 
 // NewAPI builds the API over reader and registers its metrics with reg (which may be nil).
 func NewAPI(cfg Config, reader spanstore.Reader, logger *slog.Logger, reg prometheus.Registerer) (*API, error) {
@@ -125,6 +130,9 @@ func (a *API) routes() []route {
 	}
 	if a.deps != nil {
 		rs = append(rs, route{path: "/jaeger/api/dependencies", handler: a.serveJaegerDependencies, jaeger: true})
+	}
+	if a.logs != nil {
+		rs = append(rs, route{path: "/api/v1/logs", handler: a.logs})
 	}
 	return rs
 }
