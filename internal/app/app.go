@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/faultline/faultline/collector"
 	"github.com/faultline/faultline/collector/servicegraph"
 	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/logging"
+	"github.com/faultline/faultline/internal/logstore"
 	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
@@ -37,6 +39,8 @@ type App struct {
 
 	server    *server.Server
 	store     *spanstore.Store
+	logs      *logstore.Store
+	collector *collector.Collector // nil unless the target runs the collector
 	metrics   *metricstore.Store
 	alerting  *alerting.Alerting // nil unless the target runs rules
 	incidents *rca.Tracker       // nil when incident evaluation is off
@@ -69,6 +73,9 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		if a.metrics != nil {
 			_ = a.metrics.Close()
+		}
+		if a.logs != nil {
+			_ = a.logs.Close()
 		}
 		return fmt.Errorf("initialise modules: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,13 +15,16 @@ import (
 	promv1 "github.com/prometheus/prometheus/web/api/v1"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/faultline/faultline/agent"
 	"github.com/faultline/faultline/collector"
 	"github.com/faultline/faultline/collector/servicegraph"
 	"github.com/faultline/faultline/internal/alerting"
+	"github.com/faultline/faultline/internal/logstore"
 	"github.com/faultline/faultline/internal/metricstore"
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
+	"github.com/faultline/faultline/query/logs"
 	"github.com/faultline/faultline/query/promapi"
 	"github.com/faultline/faultline/query/rca"
 	"github.com/faultline/faultline/query/topology"
@@ -36,6 +40,8 @@ const (
 	Collector = "collector"
 	Query     = "query"
 	RCA       = "rca"
+	LogStore  = "logstore"
+	Agent     = "agent"
 	All       = "all"
 )
 
@@ -46,6 +52,8 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	mm := modules.NewManager(a.gokitLogger)
 	mm.RegisterModule(Server, a.initServer, modules.UserInvisibleModule)
 	mm.RegisterModule(SpanStore, a.initSpanStore, modules.UserInvisibleModule)
+	mm.RegisterModule(LogStore, a.initLogStore, modules.UserInvisibleModule)
+	mm.RegisterModule(Agent, a.initAgent, modules.UserInvisibleModule)
 	mm.RegisterModule(Metrics, a.initMetrics, modules.UserInvisibleModule)
 	mm.RegisterModule(Ruler, a.initRuler, modules.UserInvisibleModule)
 	mm.RegisterModule(Graph, a.initGraph, modules.UserInvisibleModule)
@@ -58,13 +66,16 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	// before the store closes, and the HTTP server (with /ready) goes last.
 	deps := map[string][]string{
 		SpanStore: {Server},
+		LogStore:  {Server},
 		Metrics:   {Server},
 		Graph:     {Server, Metrics},
-		Collector: {Server, SpanStore, Metrics, Graph},
-		RCA:       {Server, SpanStore, Metrics},
-		Query:     {Server, SpanStore, Metrics, RCA},
+		Collector: {Server, SpanStore, LogStore, Metrics, Graph},
+		RCA:       {Server, SpanStore, LogStore, Metrics},
+		Query:     {Server, SpanStore, LogStore, Metrics, RCA},
 		Ruler:     {Server, Metrics, RCA},
-		All:       {Collector, Query, Ruler},
+		// The local agent stops before the collector, so its last lines are stored.
+		Agent: {Collector},
+		All:   {Collector, Query, Ruler, Agent},
 	}
 	for mod, on := range deps {
 		if err := mm.AddDependency(mod, on...); err != nil {
@@ -99,6 +110,41 @@ func (a *App) initSpanStore() (services.Service, error) {
 		// Runs after the collector stopped, so every acknowledged span is in the store.
 		return store.Close()
 	}), nil
+}
+
+func (a *App) initLogStore() (services.Service, error) {
+	readOnly := a.cfg.Target == Query
+	store, err := logstore.Open(a.cfg.LogStore, filepath.Join(a.cfg.DataDir, "logs"), readOnly, a.logger.With("module", LogStore), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("open log store: %w", err)
+	}
+	a.logs = store
+	running := store.RunRetention
+	if readOnly {
+		running = func(ctx context.Context) error { <-ctx.Done(); return nil }
+	}
+	return services.NewBasicService(nil, running, func(error) error {
+		// Runs after the collector stopped, so every acknowledged record is in the store.
+		return store.Close()
+	}), nil
+}
+
+// initAgent runs the host agent inside this process (target all), so the first run shows
+// the host it runs on. It hands its data to the collector's consumers directly: no network
+// hop, and the stores' own durability stands in for the agent's disk buffer.
+func (a *App) initAgent() (services.Service, error) {
+	if !a.cfg.Agent.Enabled {
+		return services.NewIdleService(nil, nil), nil
+	}
+	stateDir := filepath.Join(a.cfg.DataDir, "agent")
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("agent state dir: %w", err)
+	}
+	ag, err := agent.New(a.cfg.Agent.Config, stateDir, a.collector, a.logger.With("module", Agent), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("local agent: %w", err)
+	}
+	return services.NewBasicService(nil, ag.Run, nil), nil
 }
 
 func (a *App) initMetrics() (services.Service, error) {
@@ -143,6 +189,7 @@ func (a *App) initRCA() (services.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	engine.SetLogs(a.logs)
 	var tracker *rca.Tracker
 	if a.cfg.RCA.EvaluationInterval > 0 {
 		tracker, err = rca.NewTracker(a.cfg.RCA, engine, a.metrics.Appendable(), rca.FilePath(a.cfg.DataDir), logger, a.registry)
@@ -177,8 +224,14 @@ func (a *App) initCollector() (services.Service, error) {
 			_, err := a.metrics.WriteOTLP(ctx, md)
 			return err
 		},
+		Logs: a.logs.Write,
 	}
-	return collector.New(a.cfg.OTLP, sinks, a.logger.With("module", Collector), a.registry)
+	c, err := collector.New(a.cfg.OTLP, sinks, a.logger.With("module", Collector), a.registry)
+	if err != nil {
+		return nil, err
+	}
+	a.collector = c
+	return c, nil
 }
 
 func (a *App) initQuery() (services.Service, error) {
@@ -202,6 +255,7 @@ func (a *App) initQuery() (services.Service, error) {
 		}
 		return deps, nil
 	}, a.cfg.Topology.DefaultWindow)
+	api.SetLogs(logs.NewAPI(a.logs, a.cfg.Query.DefaultLookback, a.logger.With("module", Query, "api", "logs")))
 	api.Register(a.server.Mux())
 
 	prom, err := promapi.New(promapi.Deps{
