@@ -46,6 +46,7 @@ type Engine struct {
 	cfg     Config
 	metrics storage.Queryable
 	spans   spanstore.Reader
+	logs    LogSearcher // optional
 	logger  *slog.Logger
 
 	duration   prometheus.Histogram
@@ -81,6 +82,9 @@ func New(cfg Config, metrics storage.Queryable, spans spanstore.Reader, logger *
 // Config returns the engine's settings.
 func (e *Engine) Config() Config { return e.cfg }
 
+// SetLogs adds the log store: root causes then carry their error logs as evidence.
+func (e *Engine) SetLogs(logs LogSearcher) { e.logs = logs }
+
 // Analyze finds what went wrong in [start, end], where it started and how far it spread.
 func (e *Engine) Analyze(ctx context.Context, start, end time.Time) (Result, error) {
 	if !start.Before(end) {
@@ -110,6 +114,12 @@ func (e *Engine) Analyze(ctx context.Context, start, end time.Time) (Result, err
 	e.tracesRead.Add(float64(a.tracesRead))
 	a.score()
 	a.fill(&res)
+	for i := range res.RootCauses {
+		r := &res.RootCauses[i]
+		if r.NodeKind == metricstore.KindService {
+			r.Evidence = append(r.Evidence, e.logEvidence(ctx, r.Service, r.Since, end)...)
+		}
+	}
 	return res, nil
 }
 
