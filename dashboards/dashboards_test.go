@@ -2,15 +2,21 @@ package dashboards
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline/faultline/internal/alerting"
 	"github.com/faultline/faultline/internal/metricstore"
 )
 
@@ -48,7 +54,58 @@ var ownMetrics = []string{
 	"prometheus_rule_group_last_duration_seconds",
 }
 
-func knownMetrics() map[string]bool {
+// hostMetrics are the series faultline-agent's hostmetrics collectors send (the OpenTelemetry
+// host-metrics conventions, as the collector-contrib hostmetrics receiver names them), under
+// the names Faultline's OTLP translation gives them: system.cpu.utilization (unit 1) becomes
+// system_cpu_utilization_ratio, system.disk.io (By, a counter) system_disk_io_bytes_total, and
+// so on; units in braces such as {inodes} are dropped. Every series carries host_name.
+var hostMetrics = []string{
+	"system_cpu_time_seconds_total",
+	"system_cpu_utilization_ratio",
+	"system_cpu_load_average_1m_ratio",
+	"system_cpu_load_average_5m_ratio",
+	"system_cpu_load_average_15m_ratio",
+	"system_memory_usage_bytes",
+	"system_memory_utilization_ratio",
+	"system_paging_usage_bytes",
+	"system_filesystem_usage_bytes",
+	"system_filesystem_utilization_ratio",
+	"system_filesystem_inodes_usage",
+	"system_disk_io_bytes_total",
+	"system_disk_operations_total",
+	"system_disk_io_time_seconds_total",
+	"system_network_io_bytes_total",
+	"system_network_errors_total",
+	"system_network_dropped_total",
+	"system_network_packets_total",
+	"process_cpu_utilization_ratio",
+	"process_memory_usage_bytes",
+}
+
+// recordedMetrics are the series the embedded default rules record
+// (internal/alerting/defaultrules), read from the rules themselves so a renamed rule fails here.
+func recordedMetrics(t *testing.T) []string {
+	t.Helper()
+	files, err := alerting.DefaultRules()
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	p := parser.NewParser(parser.Options{})
+	var names []string
+	for name, b := range files {
+		groups, errs := rulefmt.Parse(b, false, model.UTF8Validation, p, slog.New(slog.DiscardHandler))
+		require.Empty(t, errs, "default rules %s", name)
+		for _, g := range groups.Groups {
+			for _, r := range g.Rules {
+				if r.Record != "" {
+					names = append(names, r.Record)
+				}
+			}
+		}
+	}
+	return names
+}
+
+func knownMetrics(t *testing.T) map[string]bool {
 	known := map[string]bool{}
 	for _, n := range []string{metricstore.ServiceRequests, metricstore.ServiceErrors, metricstore.EdgeRequests, metricstore.EdgeErrors} {
 		known[n] = true
@@ -59,6 +116,12 @@ func knownMetrics() map[string]bool {
 		}
 	}
 	for _, n := range ownMetrics {
+		known[n] = true
+	}
+	for _, n := range hostMetrics {
+		known[n] = true
+	}
+	for _, n := range recordedMetrics(t) {
 		known[n] = true
 	}
 	return known
@@ -111,13 +174,17 @@ func expand(expr string) string {
 	})
 }
 
+// pickedBy names, per dashboard, the label every selector must match with a variable, so
+// that the dashboard's picker (host) applies to every panel.
+var pickedBy = map[string]string{"faultline-hosts.json": "host_name"}
+
 var labelValues = regexp.MustCompile(`^label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*,\s*(\w+)\s*\)$`)
 
 func TestDashboards(t *testing.T) {
 	files, err := filepath.Glob("*.json")
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{"faultline-red.json", "faultline-service-graph.json", "faultline-self.json"}, files)
-	known := knownMetrics()
+	require.ElementsMatch(t, []string{"faultline-hosts.json", "faultline-red.json", "faultline-service-graph.json", "faultline-self.json"}, files)
+	known := knownMetrics(t)
 	p := parser.NewParser(parser.Options{})
 	uids := map[string]bool{}
 
@@ -139,7 +206,7 @@ func TestDashboards(t *testing.T) {
 				require.Equal(t, datasource{Type: "prometheus", UID: "${DS_PROMETHEUS}"}, *ds, where)
 			}
 			checkMetric := func(name, where string) {
-				require.True(t, known[name], "%s: metric %q is neither in internal/metricstore/names.go nor in ownMetrics", where, name)
+				require.True(t, known[name], "%s: metric %q is not in internal/metricstore/names.go, ownMetrics, hostMetrics or the default recording rules", where, name)
 			}
 
 			hasDS := false
@@ -179,6 +246,11 @@ func TestDashboards(t *testing.T) {
 							if vs, ok := n.(*parser.VectorSelector); ok {
 								require.NotEmpty(t, vs.Name, "%s: selector without a metric name", where)
 								checkMetric(vs.Name, where)
+								if label := pickedBy[f]; label != "" {
+									require.True(t, slices.ContainsFunc(vs.LabelMatchers, func(m *labels.Matcher) bool {
+										return m.Name == label && m.Type == labels.MatchRegexp && m.Value == "value"
+									}), "%s: %s does not match %s=~\"$variable\"", where, vs, label)
+								}
 							}
 							return nil
 						})
