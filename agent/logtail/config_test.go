@@ -16,7 +16,7 @@ func TestConfigFlags(t *testing.T) {
 	c.RegisterFlags(fs)
 	require.NoError(t, c.Validate(), "the defaults are valid, with nothing included")
 	assert.Equal(t, StartAtBeginning, c.StartAt)
-	assert.Equal(t, 250*time.Millisecond, c.PollInterval)
+	assert.Equal(t, time.Second, c.PollInterval)
 	assert.Equal(t, 64<<10, c.MaxLineBytes)
 	assert.True(t, c.ParseJSON)
 	assert.Equal(t, 1000, c.MaxBatchRecords)
