@@ -28,6 +28,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -559,7 +561,8 @@ func TestOTLPMetricsPromQLAndRuleReload(t *testing.T) {
 		require.NoError(t, os.WriteFile(rules, []byte("groups:\n  - name: g\n    rules:\n      - alert: "+name+"\n        expr: vector(0) > 1\n"), 0o600))
 	}
 	writeRule("FirstRule")
-	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"), "-rules.files="+rules)
+	// No local agent: its host metrics would add to the stored-points count checked below.
+	f := apptest.StartFaultline(t, faultlineBin, filepath.Join(dir, "data"), "-rules.files="+rules, "-agent.enabled=false")
 
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -619,4 +622,47 @@ func TestOTLPMetricsPromQLAndRuleReload(t *testing.T) {
 	f.Signal(syscall.SIGHUP)
 	apptest.WaitFor(t, 10*time.Second, func() bool { return strings.Contains(f.Logs(), "rule reload failed") }, "the bad file to be reported")
 	require.Equal(t, []string{"SecondRule"}, ruleNames(), "a bad file keeps the previous rules")
+}
+
+// OTLP logs over HTTP/JSON and gRPC: stored and searchable; over the limits, refused with a
+// reason, and the server keeps serving.
+func TestOTLPLogsIngestAndLimits(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-agent.enabled=false",
+		"-otlp.max-log-records-per-request=3", "-otlp.max-log-body-bytes=16")
+	body := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]},
+	  "scopeLogs":[{"logRecords":[{"timeUnixNano":"%d","severityText":"ERROR","body":{"stringValue":"invoice 7 failed: a body longer than sixteen bytes"},
+	  "traceId":"0af7651916cd43dd8448eb211c80319c"}]}]}]}`
+	resp, err := f.Client.Post("http://"+f.OTLPHTTP+"/v1/logs", "application/json",
+		strings.NewReader(fmt.Sprintf(body, time.Now().UnixNano())))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	var got struct {
+		Logs []struct{ Service, Severity, Body, TraceID string } `json:"logs"`
+	}
+	getJSON(t, f, "/api/v1/logs?trace_id=0af7651916cd43dd8448eb211c80319c", http.StatusOK, &got)
+	require.Len(t, got.Logs, 1)
+	require.Equal(t, "billing", got.Logs[0].Service)
+	require.Equal(t, "invoice 7 failed", got.Logs[0].Body, "cut to -otlp.max-log-body-bytes")
+	require.Equal(t, 1.0, metricValue(t, f, `faultline_logs_truncated_total{what="body"}`))
+
+	conn, err := grpc.NewClient(f.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ld := plog.NewLogs()
+	recs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for range 4 {
+		recs.AppendEmpty().Body().SetStr("x")
+	}
+	_, err = plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(ld))
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
+	require.Contains(t, status.Convert(err).Message(), "max-log-records-per-request")
+	require.Equal(t, 4.0, metricValue(t, f, `faultline_logs_refused_total{reason="too_many_records"}`))
+
+	resp, err = f.Client.Post("http://"+f.OTLPHTTP+"/v1/logs", "application/json", strings.NewReader(`{"resourceLogs":[{`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "malformed JSON")
+	require.NoError(t, f.WaitReady(time.Second))
 }
