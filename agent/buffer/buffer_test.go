@@ -109,7 +109,7 @@ func TestKindString(t *testing.T) {
 func TestConfig(t *testing.T) {
 	c := testConfig()
 	require.Equal(t, int64(512<<20), c.MaxBytes)
-	require.Equal(t, int64(4<<20), c.SegmentBytes)
+	require.Equal(t, int64(1<<20), c.SegmentBytes)
 	require.NoError(t, c.Validate())
 	for _, tc := range []struct {
 		name   string
@@ -119,7 +119,7 @@ func TestConfig(t *testing.T) {
 		{"zero max", func(c *Config) { c.MaxBytes = 0 }, "buffer.max_bytes must be positive"},
 		{"zero segment", func(c *Config) { c.SegmentBytes = 0 }, "buffer.segment_bytes must be positive"},
 		{"huge segment", func(c *Config) { c.SegmentBytes, c.MaxBytes = 2<<30, 4<<30 }, "at most 1 GiB"},
-		{"segment over max", func(c *Config) { c.MaxBytes = 1 << 20 }, "must not exceed buffer.max_bytes"},
+		{"segment over max", func(c *Config) { c.MaxBytes = 1 << 19 }, "must not exceed buffer.max_bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()

@@ -20,7 +20,7 @@ type Config struct {
 func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.Int64Var(&c.MaxBytes, "buffer.max-bytes", 512<<20,
 		"Most bytes of data kept on disk while the collector is away; beyond it the oldest entries are dropped and counted.")
-	f.Int64Var(&c.SegmentBytes, "buffer.segment-bytes", 4<<20,
+	f.Int64Var(&c.SegmentBytes, "buffer.segment-bytes", 1<<20,
 		"Size of one buffer segment file. Up to three segments are held in memory; acknowledged data is removed from disk a segment's worth at a time.")
 }
 
