@@ -3,19 +3,18 @@ package logstore
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/faultline/faultline/internal/pebbleopts"
 )
 
 // ErrClosed is returned by every method called after Close.
@@ -63,7 +62,7 @@ func Open(cfg Config, dir string, readOnly bool, logger *slog.Logger, reg promet
 			return nil, fmt.Errorf("create log store directory: %w", err)
 		}
 	}
-	db, err := pebble.Open(dir, pebbleOptions(readOnly, logger))
+	db, err := pebble.Open(dir, pebbleopts.Options("log store", readOnly, logger))
 	if err != nil {
 		return nil, fmt.Errorf("open log store %s: %w", dir, err)
 	}
@@ -108,50 +107,6 @@ func Open(cfg Config, dir string, readOnly bool, logger *slog.Logger, reg promet
 	return s, nil
 }
 
-// pebbleOptions are the span store's (see spanstore.pebbleOptions for the measurements behind
-// them): 32 KiB zstd blocks below L0, the cheapest compression in L0, fewer and larger levels.
-func pebbleOptions(readOnly bool, logger *slog.Logger) *pebble.Options {
-	opts := &pebble.Options{
-		FormatMajorVersion: pebble.FormatNewest,
-		ReadOnly:           readOnly,
-		MemTableSize:       32 << 20,
-		// Pebble keeps this many + 1 write-ahead log files for reuse, each about the size of a
-		// memtable: a fixed ~100 MiB of disk with 32 MiB memtables.
-		MemTableStopWritesThreshold: 2,
-		CacheSize:                   64 << 20,
-		L0CompactionThreshold:       8,
-		LBaseMaxBytes:               512 << 20,
-		Logger:                      pebbleLogger{logger},
-	}
-	for i := range opts.Levels {
-		opts.Levels[i].BlockSize = 32 << 10
-		profile := sstable.BalancedCompression
-		if i == 0 {
-			profile = sstable.FastestCompression
-		}
-		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
-	}
-	return opts
-}
-
-// pebbleLogger sends Pebble's own messages to slog: informational ones at debug level.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-// Fatalf is called by Pebble on unrecoverable corruption; it must not return.
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
-	p.l.Error("pebble fatal: " + msg)
-	panic("log store: " + msg)
-}
-
 // acquire holds the store open for an operation; release with s.life.RUnlock.
 func (s *Store) acquire() error {
 	s.life.RLock()
@@ -189,27 +144,13 @@ func (s *Store) Close() error {
 // the write-ahead log included).
 func (s *Store) DiskBytes() int64 {
 	if err := s.acquire(); err != nil {
-		if n := duBytes(s.dir); n > 0 {
+		if n := pebbleopts.DirBytes(s.dir); n > 0 {
 			return n
 		}
 		return s.lastDiskBytes.Load()
 	}
 	defer s.life.RUnlock()
 	return int64(s.db.Metrics().DiskSpaceUsage())
-}
-
-func duBytes(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil //nolint:nilerr // best effort: skip unreadable entries
-		}
-		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n
 }
 
 // stream is one (service.name, host.name) pair of resource attributes.

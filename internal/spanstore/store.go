@@ -3,21 +3,20 @@ package spanstore
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/faultline/faultline/internal/pebbleopts"
 )
 
 // ErrClosed is returned by every method called after Close.
@@ -71,7 +70,7 @@ func Open(cfg Config, dir string, readOnly bool, logger *slog.Logger, reg promet
 			return nil, fmt.Errorf("create span store directory: %w", err)
 		}
 	}
-	db, err := pebble.Open(dir, pebbleOptions(readOnly, logger))
+	db, err := pebble.Open(dir, pebbleopts.Options("span store", readOnly, logger))
 	if err != nil {
 		return nil, fmt.Errorf("open span store %s: %w", dir, err)
 	}
@@ -116,59 +115,6 @@ func Open(cfg Config, dir string, readOnly bool, logger *slog.Logger, reg promet
 	return s, nil
 }
 
-// pebbleOptions: larger blocks than Pebble's 4 KiB default and zstd make span chunks and index
-// rows compress several times better. L0 (memtable flushes, always rewritten by the next
-// compaction because trace-index keys are spread over the whole key range) uses the cheapest
-// compression instead: zstd there would cost about as much CPU as the writes themselves.
-func pebbleOptions(readOnly bool, logger *slog.Logger) *pebble.Options {
-	opts := &pebble.Options{
-		FormatMajorVersion: pebble.FormatNewest,
-		ReadOnly:           readOnly,
-		MemTableSize:       32 << 20,
-		// Pebble keeps this many + 1 write-ahead log files for reuse, each about the size of a
-		// memtable: a fixed ~100 MiB of disk with 32 MiB memtables.
-		MemTableStopWritesThreshold: 2,
-		CacheSize:                   64 << 20,
-		// Fewer, larger levels: less rewriting of the random-keyed trace index by compactions.
-		// Measured with loadtest/ingestbench: 7.26 -> 7.00 µs of CPU per span at 10M spans,
-		// 6.09 -> 5.31 at 4M.
-		L0CompactionThreshold: 8,
-		LBaseMaxBytes:         512 << 20,
-		Logger:                pebbleLogger{logger},
-	}
-	for i := range opts.Levels {
-		opts.Levels[i].BlockSize = 32 << 10
-		profile := levelCompression
-		if i == 0 {
-			profile = sstable.FastestCompression
-		}
-		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
-	}
-	return opts
-}
-
-// levelCompression: zstd level 1 for data and index blocks. Measured on telemetrygen-shaped
-// spans, zstd level 3 saves about 4% of the bytes for about 20% more write CPU.
-var levelCompression = sstable.BalancedCompression
-
-// pebbleLogger sends Pebble's own messages to slog: informational ones at debug level.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + strings.TrimSpace(fmt.Sprintf(format, args...)))
-}
-
-// Fatalf is called by Pebble on unrecoverable corruption; it must not return.
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
-	p.l.Error("pebble fatal: " + msg)
-	panic("span store: " + msg)
-}
-
 // acquire holds the store open for an operation; release with s.life.RUnlock.
 func (s *Store) acquire() error {
 	s.life.RLock()
@@ -207,27 +153,13 @@ func (s *Store) Close() error {
 // the write-ahead log included).
 func (s *Store) DiskBytes() int64 {
 	if err := s.acquire(); err != nil {
-		if n := duBytes(s.dir); n > 0 {
+		if n := pebbleopts.DirBytes(s.dir); n > 0 {
 			return n
 		}
 		return s.lastDiskBytes.Load()
 	}
 	defer s.life.RUnlock()
 	return int64(s.db.Metrics().DiskSpaceUsage())
-}
-
-func duBytes(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil //nolint:nilerr // best effort: skip unreadable entries
-		}
-		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n
 }
 
 // catalog caches the service names and operations; they are persisted as small metadata rows
