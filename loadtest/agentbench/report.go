@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/faultline/faultline/loadtest/bench"
 )
 
 // The goals for the agent while it tails 1,000 lines/s and collects every 10 s.
@@ -82,34 +84,34 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		avgLine = float64(r.Bytes) / float64(r.Written)
 	}
 	fmt.Fprintf(&b, "## faultline-agent cost: %s lines/s (%s, %s B/line, %d per write call) and host metrics every %s\n\n",
-		thousands(float64(r.Rate)), r.Format, fixed(avgLine, 0), r.LinesPerWrite, r.Interval)
+		bench.Thousands(float64(r.Rate)), r.Format, bench.Fixed(avgLine, 0), r.LinesPerWrite, r.Interval)
 	fmt.Fprintf(&b, "Measured over %s s after a %s s warm-up. CPU: user+system time of all threads (/proc/PID/stat) over the window. RSS: VmRSS sampled in the window (avg) and VmHWM, the high-water mark since the process started (peak).\n\n",
-		fixed(r.Window().Seconds(), 1), fixed(r.Warmup.Seconds(), 0))
+		bench.Fixed(r.Window().Seconds(), 1), bench.Fixed(r.Warmup.Seconds(), 0))
 	b.WriteString("| process | lines/s written | lines/s delivered | CPU, % of one core (avg) | RSS avg / peak, MiB |\n")
 	b.WriteString("|---|---:|---:|---:|---:|\n")
 	fmt.Fprintf(&b, "| faultline-agent (tails the file, host metrics every %s, OTLP/gRPC to faultline) | %s | %s | %s | %s |\n",
-		r.Interval, fixed(r.WrittenPerSecond(), 1), fixed(r.DeliveredPerSecond(), 1), fixed(r.Agent.CPUPercent(), 2), rssCell(r.Agent))
+		r.Interval, bench.Fixed(r.WrittenPerSecond(), 1), bench.Fixed(r.DeliveredPerSecond(), 1), bench.Fixed(r.Agent.CPUPercent(), 2), rssCell(r.Agent))
 	if ne := r.NodeExporter; ne != nil {
 		fmt.Fprintf(&b, "| node_exporter (default collectors, scraped every %s; tails no logs) | — | — | %s | %s |\n",
-			r.Interval, fixed(ne.CPUPercent(), 2), rssCell(*ne))
+			r.Interval, bench.Fixed(ne.CPUPercent(), 2), rssCell(*ne))
 	}
 	fmt.Fprintf(&b, "| faultline (receiving and storing; for context) | — | — | %s | %s |\n\n",
-		fixed(r.Faultline.CPUPercent(), 2), rssCell(r.Faultline))
+		bench.Fixed(r.Faultline.CPUPercent(), 2), rssCell(r.Faultline))
 
 	if r.DeliveredKnown {
 		fmt.Fprintf(&b, "Delivered: %s of %s lines written (faultline_logs_stored_total), waited %s s after the last line.\n",
-			thousands(float64(r.Delivered)), thousands(float64(r.Written)), fixed(r.Drain.Seconds(), 1))
+			bench.Thousands(float64(r.Delivered)), bench.Thousands(float64(r.Written)), bench.Fixed(r.Drain.Seconds(), 1))
 	} else {
-		fmt.Fprintf(&b, "Delivered: unknown, this faultline exports no faultline_logs_stored_total (%s lines written).\n", thousands(float64(r.Written)))
+		fmt.Fprintf(&b, "Delivered: unknown, this faultline exports no faultline_logs_stored_total (%s lines written).\n", bench.Thousands(float64(r.Written)))
 	}
 	fmt.Fprintf(&b, "Goals (faultline-agent): CPU under %s%% of one core: %s (%s%%); peak RSS under %s MB: %s (%s MB).\n",
-		fixed(GoalCPUPercent, 0), metText(r.CPUGoalMet()), fixed(r.Agent.CPUPercent(), 2),
-		fixed(GoalRSSBytes/1e6, 0), metText(r.RSSGoalMet()), fixed(float64(r.Agent.RSSPeak)/1e6, 1))
+		bench.Fixed(GoalCPUPercent, 0), metText(r.CPUGoalMet()), bench.Fixed(r.Agent.CPUPercent(), 2),
+		bench.Fixed(GoalRSSBytes/1e6, 0), metText(r.RSSGoalMet()), bench.Fixed(float64(r.Agent.RSSPeak)/1e6, 1))
 	if r.NodeExporter != nil {
 		s := r.NodeExporterScrapes
 		fmt.Fprintf(&b, "node_exporter: does not tail logs, so its figures are host metrics alone; scraped %d times over the run, warm-up included (%d failed)", s.OK, s.Failed)
 		if s.OK > 0 {
-			fmt.Fprintf(&b, ", %s KiB each", fixed(float64(s.Bytes)/float64(s.OK)/1024, 0))
+			fmt.Fprintf(&b, ", %s KiB each", bench.Fixed(float64(s.Bytes)/float64(s.OK)/1024, 0))
 		}
 		if s.Err != "" {
 			fmt.Fprintf(&b, "; first failure: %s", s.Err)
@@ -133,18 +135,18 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 func (r *Result) Summary() string {
 	neCPU, neRSS := "n/a", "n/a"
 	if ne := r.NodeExporter; ne != nil {
-		neCPU, neRSS = fixed(ne.CPUPercent(), 2), fixed(mib(ne.RSSPeak), 1)
+		neCPU, neRSS = bench.Fixed(ne.CPUPercent(), 2), bench.Fixed(mib(ne.RSSPeak), 1)
 	}
 	delivered := "n/a"
 	if r.DeliveredKnown {
 		delivered = strconv.FormatInt(r.Delivered, 10)
 	}
 	return fmt.Sprintf("agent_cpu_pct=%s agent_rss_peak_mib=%s node_exporter_cpu_pct=%s node_exporter_rss_peak_mib=%s delivered=%s/%d",
-		fixed(r.Agent.CPUPercent(), 2), fixed(mib(r.Agent.RSSPeak), 1), neCPU, neRSS, delivered, r.Written)
+		bench.Fixed(r.Agent.CPUPercent(), 2), bench.Fixed(mib(r.Agent.RSSPeak), 1), neCPU, neRSS, delivered, r.Written)
 }
 
 func rssCell(u Usage) string {
-	return fixed(mib(u.RSSAvg), 1) + " / " + fixed(mib(u.RSSPeak), 1)
+	return bench.Fixed(mib(u.RSSAvg), 1) + " / " + bench.Fixed(mib(u.RSSPeak), 1)
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
@@ -154,32 +156,4 @@ func metText(ok bool) string {
 		return "met"
 	}
 	return "**not met**"
-}
-
-func fixed(v float64, prec int) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "n/a"
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64)
-}
-
-// thousands formats v rounded to an integer with commas: 1234567.8 -> "1,234,568".
-func thousands(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "n/a"
-	}
-	n := int64(math.Round(v))
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return sign + b.String()
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline/faultline/loadtest/bench"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -84,7 +86,7 @@ func TestRates(t *testing.T) {
 	assert.InDelta(t, 999.0, r.DeliveredPerSecond(), 1e-9)
 	r.DeliveredKnown = false
 	assert.True(t, r.DeliveredPerSecond() != r.DeliveredPerSecond(), "NaN when faultline does not count stored logs")
-	assert.Equal(t, "1,234,568", thousands(1234567.8))
-	assert.Equal(t, "-1,000", thousands(-1000))
-	assert.Equal(t, "n/a", fixed(r.DeliveredPerSecond(), 1))
+	assert.Equal(t, "1,234,568", bench.Thousands(1234567.8))
+	assert.Equal(t, "-1,000", bench.Thousands(-1000))
+	assert.Equal(t, "n/a", bench.Fixed(r.DeliveredPerSecond(), 1))
 }

@@ -380,7 +380,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) (*Result, error) 
 	}
 	res.DiskBytesWalk, res.DiskBytesSST, res.DiskBytesWAL = usage.Total, usage.SST, usage.WAL
 	if diff := res.Received - res.Stored - res.Refused; diff != 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("received - stored - refused = %s %s unaccounted for after ingest", thousands(diff), info.Items))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("received - stored - refused = %s %s unaccounted for after ingest", Thousands(diff), info.Items))
 	}
 	logger.Info("ingest measured", "stored", int64(res.Stored), "window", res.IngestWindow.Round(time.Millisecond), "cpu_s", res.CPUSeconds)
 
@@ -551,13 +551,13 @@ func sendReplay(ctx context.Context, cfg Config, fl *Faultline, m0 Metrics, res 
 	}
 	logger.Info("replay done", "requests", st.Requests, "spans_acknowledged", st.Spans, "retries", st.Retries, "generator_cpu_s", st.CPU.Seconds())
 	if st.Rejected > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("faultline reported %s spans rejected in partial-success responses", thousands(float64(st.Rejected))))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("faultline reported %s spans rejected in partial-success responses", Thousands(float64(st.Rejected))))
 	}
 	if accepted != float64(st.Spans) {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the replay generator had %s spans acknowledged but faultline counts %s accepted (received - refused)", thousands(float64(st.Spans)), thousands(accepted)))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the replay generator had %s spans acknowledged but faultline counts %s accepted (received - refused)", Thousands(float64(st.Spans)), Thousands(accepted)))
 	}
 	if cfg.Spans > 0 && st.Spans < cfg.Spans {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s spans sent", cfg.MaxTime, thousands(float64(st.Spans)), thousands(float64(cfg.Spans))))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s spans sent", cfg.MaxTime, Thousands(float64(st.Spans)), Thousands(float64(cfg.Spans))))
 	}
 	return nil
 }
@@ -614,12 +614,12 @@ func send(ctx context.Context, cfg Config, info SignalInfo, runs []TelemetrygenR
 			return nil
 		}
 		if got <= last {
-			return fmt.Errorf("telemetrygen run %d added no accepted %s (%s so far)", i, info.Items, thousands(got))
+			return fmt.Errorf("telemetrygen run %d added no accepted %s (%s so far)", i, info.Items, Thousands(got))
 		}
 		last = got
 		elapsed := time.Since(start)
 		if elapsed >= cfg.MaxTime {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s %s accepted", cfg.MaxTime, thousands(got), thousands(float64(cfg.Spans)), info.Items))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("stopped at -max-time=%s with %s of %s %s accepted", cfg.MaxTime, Thousands(got), Thousands(float64(cfg.Spans)), info.Items))
 			return nil
 		}
 		rate := got / elapsed.Seconds()

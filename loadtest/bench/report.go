@@ -163,19 +163,19 @@ func (r *Result) Goals() []Goal {
 func (r *Result) loadLine(info SignalInfo) string {
 	mode := "timed run"
 	if r.SpansTarget > 0 {
-		mode = "target " + thousands(float64(r.SpansTarget)) + " " + info.Items
+		mode = "target " + Thousands(float64(r.SpansTarget)) + " " + info.Items
 	}
 	switch r.Generator {
 	case GeneratorReplay:
 		return fmt.Sprintf("Load: replay generator (in-process; telemetrygen-shaped traces of 2 spans) over OTLP/gRPC from %d goroutines (one request in flight each; batches of %d), %s, %s retries after RESOURCE_EXHAUSTED/UNAVAILABLE; %d CPUs shared by the generator and faultline.",
-			r.Senders, r.BatchSize, mode, thousands(float64(r.Retries)), r.CPUs)
+			r.Senders, r.BatchSize, mode, Thousands(float64(r.Retries)), r.CPUs)
 	case GeneratorSim:
 		return fmt.Sprintf("Load: simulator (in-process: the %s topology's HTTP/gRPC services on 127.0.0.1, traced with the OpenTelemetry Go SDK, exporting over OTLP/gRPC), %s entry requests/s for %s, seed %d, no fault: %s entry requests sent, %s failed; %d CPUs shared by the simulator and faultline.",
-			r.SimTopology, fixed(r.SimRate, 0), r.SimDuration, r.SimSeed, thousands(float64(r.SimRequests)), thousands(float64(r.SimFailedEntries)), r.CPUs)
+			r.SimTopology, Fixed(r.SimRate, 0), r.SimDuration, r.SimSeed, Thousands(float64(r.SimRequests)), Thousands(float64(r.SimFailedEntries)), r.CPUs)
 	}
 	rate := "unthrottled"
 	if r.Rate > 0 {
-		rate = thousands(r.Rate) + " " + info.Items + "/s each"
+		rate = Thousands(r.Rate) + " " + info.Items + "/s each"
 	}
 	return fmt.Sprintf("Load: telemetrygen %s %s over OTLP/gRPC from %d processes (%d workers, %s; batches of %d), %s; %d CPUs shared by the senders and faultline.",
 		r.TelemetrygenVersion, info.Signal, r.Senders, r.Workers, rate, r.BatchSize, mode, r.CPUs)
@@ -210,28 +210,28 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		storedNote = "**not supported yet** (see above)"
 	}
 	row(info.Items+" stored (received / refused)",
-		fmt.Sprintf("%s (%s / %s)", thousands(r.Stored), thousands(r.Received), thousands(r.Refused)), storedNote)
+		fmt.Sprintf("%s (%s / %s)", Thousands(r.Stored), Thousands(r.Received), Thousands(r.Refused)), storedNote)
 	row("ingest window, s (senders ran; store settled after)",
-		fmt.Sprintf("%s (%s; +%s)", fixed(r.IngestWindow.Seconds(), 1), fixed(r.SendTime.Seconds(), 1), fixed(r.DiskSettleTime.Seconds(), 1)), "")
-	row("ingest throughput, "+info.Items+"/s stored", thousands(r.SpansPerSecond()), goals["throughput"])
-	row("faultline CPU, s per million "+info.Items, fixed(r.CPUSecondsPerMillion(), 2), "")
-	row("faultline CPU, µs per "+info.Item, fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"])
+		fmt.Sprintf("%s (%s; +%s)", Fixed(r.IngestWindow.Seconds(), 1), Fixed(r.SendTime.Seconds(), 1), Fixed(r.DiskSettleTime.Seconds(), 1)), "")
+	row("ingest throughput, "+info.Items+"/s stored", Thousands(r.SpansPerSecond()), goals["throughput"])
+	row("faultline CPU, s per million "+info.Items, Fixed(r.CPUSecondsPerMillion(), 2), "")
+	row("faultline CPU, µs per "+info.Item, Fixed(r.CPUMicrosPerSpan(), 2), goals["cpu"])
 	row("CPU use, cores: faultline until settled ("+generator+" while sending)",
-		fmt.Sprintf("%s (%s)", fixed(perSecond(r.CPUSeconds, r.IngestWindow+r.DiskSettleTime), 2), fixed(perSecond(r.SenderCPUSeconds, r.SendTime), 2)),
+		fmt.Sprintf("%s (%s)", Fixed(perSecond(r.CPUSeconds, r.IngestWindow+r.DiskSettleTime), 2), Fixed(perSecond(r.SenderCPUSeconds, r.SendTime), 2)),
 		fmt.Sprintf("context: %d CPUs", r.CPUs))
-	row("faultline peak RSS (VmHWM), MiB", fixed(float64(r.PeakRSS)/(1<<20), 0), "")
+	row("faultline peak RSS (VmHWM), MiB", Fixed(float64(r.PeakRSS)/(1<<20), 0), "")
 	if traces {
 		diskSource := "`" + info.Disk + "`"
 		if !r.DiskMetricExists {
 			diskSource = "data dir; metric absent"
 		}
-		row("disk, bytes per stored "+info.Item+" ("+diskSource+")", fixed(r.DiskBytesPerSpan(), 1), goals["disk"])
+		row("disk, bytes per stored "+info.Item+" ("+diskSource+")", Fixed(r.DiskBytesPerSpan(), 1), goals["disk"])
 	}
 	perItem := func(n int64) string {
 		if r.Stored <= 0 {
 			return "n/a"
 		}
-		return fixed(float64(n)/r.Stored, 1)
+		return Fixed(float64(n)/r.Stored, 1)
 	}
 	row("disk, bytes per stored "+info.Item+" (data dir file sizes)", perItem(r.DiskBytesWalk), map[bool]string{true: "cross-check", false: ""}[traces])
 	row("… of which sorted tables (*.sst) / write-ahead log (*.log)", perItem(r.DiskBytesSST)+" / "+perItem(r.DiskBytesWAL), "WAL is bounded, tables grow")
@@ -250,9 +250,9 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 			if u.TraceByID.N+u.TraceByID.Errors == 0 {
 				byID = "n/a (no search returned a trace while sending)"
 			}
-			row(fmt.Sprintf("trace by ID under load, p50 / p99 / max ms (%d lookups, ≤ %s/s while sending)", u.TraceByID.N+u.TraceByID.Errors, fixed(u.Rate, 0)),
+			row(fmt.Sprintf("trace by ID under load, p50 / p99 / max ms (%d lookups, ≤ %s/s while sending)", u.TraceByID.N+u.TraceByID.Errors, Fixed(u.Rate, 0)),
 				byID, "context (goal above: p99 < 20 after ingest)")
-			row(fmt.Sprintf("search under load, p50 / p99 / max ms (%d searches, ≤ %s/s while sending; %d returned traces)", u.Search.N+u.Search.Errors, fixed(u.Rate, 0), u.SearchesWithData),
+			row(fmt.Sprintf("search under load, p50 / p99 / max ms (%d searches, ≤ %s/s while sending; %d returned traces)", u.Search.N+u.Search.Errors, Fixed(u.Rate, 0), u.SearchesWithData),
 				latencyCell(u.Search), "context (goal above: p99 < 200 after ingest)")
 		}
 	}
@@ -274,8 +274,8 @@ func (r *Result) Summary() string {
 			return fmt.Sprintf("Summary: %s not supported yet — 0 %s stored (%s).", info.Signal, info.Items, r.UnsupportedReason)
 		}
 		return fmt.Sprintf("Summary: %s %s stored at %s %s/s, %s µs CPU/%s, %s B/%s in the data dir, peak RSS %s MiB (no goals set for %s yet).",
-			thousands(r.Stored), info.Items, thousands(r.SpansPerSecond()), info.Items, fixed(r.CPUMicrosPerSpan(), 2), info.Item,
-			fixed(r.DiskBytesPerSpan(), 1), info.Item, fixed(float64(r.PeakRSS)/(1<<20), 0), info.Signal)
+			Thousands(r.Stored), info.Items, Thousands(r.SpansPerSecond()), info.Items, Fixed(r.CPUMicrosPerSpan(), 2), info.Item,
+			Fixed(r.DiskBytesPerSpan(), 1), info.Item, Fixed(float64(r.PeakRSS)/(1<<20), 0), info.Signal)
 	}
 	met, total := 0, 0
 	var missed []string
@@ -291,8 +291,8 @@ func (r *Result) Summary() string {
 		}
 	}
 	s := fmt.Sprintf("Summary: %d/%d goals met — %s spans stored at %s spans/s, %s µs CPU/span, %s B/span on disk, peak RSS %s MiB, trace-by-ID p99 %s ms, search p99 %s ms",
-		met, total, thousands(r.Stored), thousands(r.SpansPerSecond()), fixed(r.CPUMicrosPerSpan(), 2),
-		fixed(r.DiskBytesPerSpan(), 1), fixed(float64(r.PeakRSS)/(1<<20), 0),
+		met, total, Thousands(r.Stored), Thousands(r.SpansPerSecond()), Fixed(r.CPUMicrosPerSpan(), 2),
+		Fixed(r.DiskBytesPerSpan(), 1), Fixed(float64(r.PeakRSS)/(1<<20), 0),
 		ms(r.TraceByID.P99, r.TraceByID.N), ms(r.Search.P99, r.Search.N))
 	if u := r.UnderLoad; u.Rate > 0 {
 		s += fmt.Sprintf(" (under load: %s / %s ms)", ms(u.TraceByID.P99, u.TraceByID.N), ms(u.Search.P99, u.Search.N))
@@ -307,7 +307,7 @@ func refusedNote(byReason map[string]float64) string {
 	var parts []string
 	for reason, n := range byReason {
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s: %s", reason, thousands(n)))
+			parts = append(parts, fmt.Sprintf("%s: %s", reason, Thousands(n)))
 		}
 	}
 	if len(parts) == 0 {
@@ -332,18 +332,19 @@ func ms(d time.Duration, n int) string {
 	if n == 0 {
 		return "n/a"
 	}
-	return fixed(float64(d)/float64(time.Millisecond), 2)
+	return Fixed(float64(d)/float64(time.Millisecond), 2)
 }
 
-func fixed(v float64, prec int) string {
+// Fixed formats v with prec decimals, "n/a" for NaN and infinities.
+func Fixed(v float64, prec int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "n/a"
 	}
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
-// thousands formats v rounded to an integer with commas: 1234567.8 -> "1,234,568".
-func thousands(v float64) string {
+// Thousands formats v rounded to an integer with commas: 1234567.8 -> "1,234,568".
+func Thousands(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "n/a"
 	}

@@ -200,12 +200,12 @@ func TestWriteMarkdownValues(t *testing.T) {
 
 func TestThousands(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.8: "1,234,568", -12345: "-12,345", 100000: "100,000"} {
-		if got := thousands(v); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		if got := Thousands(v); got != want {
+			t.Errorf("Thousands(%v) = %q, want %q", v, got, want)
 		}
 	}
-	if got := thousands(math.NaN()); got != "n/a" {
-		t.Errorf("thousands(NaN) = %q", got)
+	if got := Thousands(math.NaN()); got != "n/a" {
+		t.Errorf("Thousands(NaN) = %q", got)
 	}
 }
 

@@ -72,7 +72,7 @@ func sendSim(ctx context.Context, cfg Config, fl *Faultline, m0 Metrics, res *Re
 	}
 	logger.Info("simulator done", "entry_requests", out.Requests, "failed", out.FailedEntries, "cpu_s", res.SenderCPUSeconds)
 	if out.FailedEntries > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%s of %s entry requests failed with no fault injected", thousands(float64(out.FailedEntries)), thousands(float64(out.Requests))))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s of %s entry requests failed with no fault injected", Thousands(float64(out.FailedEntries)), Thousands(float64(out.Requests))))
 	}
 	if svc := cfg.QueryService(); len(out.Services) > 0 && !slices.Contains(out.Services, svc) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("the queries search for service %q, which the %s topology does not have (it has %v); set -service", svc, cfg.SimTopology, out.Services))
