@@ -1,5 +1,35 @@
 // Package logs serves GET /api/v1/logs: log records from the log store, newest first,
 // filtered by time, service, host, severity, trace ID and free text.
+//
+// # Parameters
+//
+//	q          free text (logstore.ParseText): terms match whole words of the body, "quoted
+//	           phrases" any part of it, -term or -"phrase" excludes; case-insensitive
+//	service    exact service.name;  host: exact host.name
+//	trace_id   32 hex digits, either case (all zeros is refused)
+//	severity   this severity or worse: trace, debug, info, warn, error, fatal (any case, also
+//	           warning, err, critical, ... and TRACE2..FATAL4) or a number from 1 to 24
+//	start,end  RFC 3339 or Unix seconds; end defaults to now, start to end minus the default
+//	           window (the query's default lookback, 1h); start must be before end; records
+//	           with start <= time <= end are answered
+//	limit      1 to 5000, default 100
+//
+// # Answer
+//
+//	{"logs": [{"time": "2026-11-22T09:58:00.123Z", "service": "checkout", "host": "web-1",
+//	  "severity": "ERROR", "severity_number": 17, "body": "...",
+//	  "trace_id": "<32 hex>", "span_id": "<16 hex>", "attributes": {...}}, ...]}
+//
+// time is RFC 3339 in UTC (as encoding/json writes a time.Time); severity is the text as sent,
+// or the number's name when none was; severity_number is 0 when unknown; service and host are
+// "" when the resource has none; trace_id and span_id are lower-case hex, "" when the record
+// has none; attributes (record over resource) are never null and keep their types, bytes as
+// base64, NaN and infinite doubles as the strings "NaN", "+Inf", "-Inf". Bodies are stored as
+// valid UTF-8, so the answer is always valid JSON; escaping them for display is the UI's job.
+//
+// Errors are {"error": "..."}: 400 for a bad parameter (the message names it), 405 for a
+// method other than GET or HEAD, 503 when the request is canceled or times out, 500 when the
+// store fails (logged).
 package logs
 
 import (
@@ -7,6 +37,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,7 +117,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range recs {
 		l := Line{
 			Time: rec.Time.UTC(), Service: rec.Service, Host: rec.Host, Severity: rec.SeverityText,
-			SeverityNumber: rec.SeverityNumber, Body: rec.Body, Attributes: rec.Attributes,
+			SeverityNumber: rec.SeverityNumber, Body: rec.Body, Attributes: jsonAttributes(rec.Attributes),
 		}
 		if !rec.TraceID.IsEmpty() {
 			l.TraceID = rec.TraceID.String()
@@ -97,6 +128,67 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Logs = append(out.Logs, l)
 	}
 	httpparam.WriteJSON(w, http.StatusOK, out)
+}
+
+// jsonAttributes returns attrs, never nil, with every NaN or infinite double (at any depth)
+// replaced by the string "NaN", "+Inf" or "-Inf" as the trace API does: encoding/json refuses
+// them, and one such attribute would otherwise cut the whole answer short.
+func jsonAttributes(attrs map[string]any) map[string]any {
+	if attrs == nil {
+		return map[string]any{}
+	}
+	if !hasNonFinite(attrs) {
+		return attrs
+	}
+	return jsonValue(attrs).(map[string]any)
+}
+
+func hasNonFinite(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return math.IsNaN(x) || math.IsInf(x, 0)
+	case []any:
+		for _, e := range x {
+			if hasNonFinite(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if hasNonFinite(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return "NaN"
+		case math.IsInf(x, 1):
+			return "+Inf"
+		case math.IsInf(x, -1):
+			return "-Inf"
+		}
+		return x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // parse reads the query parameters; every error names the parameter.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,4 +156,115 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted an out-of-range query %+v from %q", q, raw)
 		}
 	})
+}
+
+// TestNonFiniteAttributes: NaN and infinite doubles, which encoding/json refuses, come back
+// as strings at any depth instead of cutting the answer short.
+func TestNonFiniteAttributes(t *testing.T) {
+	var cfg logstore.Config
+	cfg.RegisterFlags(flag.NewFlagSet("logs", flag.ContinueOnError))
+	store, err := logstore.Open(cfg, t.TempDir(), false, nil, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, store.Close()) }()
+	ld := plog.NewLogs()
+	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.SetTimestamp(pcommon.NewTimestampFromTime(t0.Add(-time.Minute)))
+	r.Body().SetStr("odd numbers")
+	r.Attributes().PutDouble("nan", math.NaN())
+	r.Attributes().PutDouble("ok", 0.5)
+	r.Attributes().PutEmptySlice("list").AppendEmpty().SetDouble(math.Inf(1))
+	r.Attributes().PutEmptyMap("map").PutDouble("neg", math.Inf(-1))
+	require.NoError(t, store.Write(context.Background(), ld))
+
+	api := NewAPI(store, time.Hour, slog.New(slog.DiscardHandler))
+	api.now = func() time.Time { return t0 }
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/logs", nil))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var out struct{ Logs []Line }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
+	require.Len(t, out.Logs, 1)
+	require.Equal(t, map[string]any{"nan": "NaN", "ok": 0.5, "list": []any{"+Inf"}, "map": map[string]any{"neg": "-Inf"}}, out.Logs[0].Attributes)
+}
+
+// TestStoreFailure: a store that fails (here: closed) is a 500 naming the failure.
+func TestStoreFailure(t *testing.T) {
+	var cfg logstore.Config
+	cfg.RegisterFlags(flag.NewFlagSet("logs", flag.ContinueOnError))
+	store, err := logstore.Open(cfg, t.TempDir(), false, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	api := NewAPI(store, time.Hour, slog.New(slog.DiscardHandler))
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/logs", nil))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.JSONEq(t, `{"error":"log store closed"}`, rec.Body.String())
+
+	// A request whose context is done before the search is a 503.
+	open, err := logstore.Open(cfg, t.TempDir(), false, nil, nil)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, open.Close()) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	api = NewAPI(canceledSearcher{open}, time.Hour, slog.New(slog.DiscardHandler))
+	rec = httptest.NewRecorder()
+	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/logs", nil).WithContext(ctx))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+}
+
+// canceledSearcher passes the request's context to a real store and answers its error:
+// the store checks the context only every 256 blocks, so an empty store would not notice a
+// canceled request by itself.
+type canceledSearcher struct{ s *logstore.Store }
+
+func (c canceledSearcher) Search(ctx context.Context, q logstore.Query) ([]logstore.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.s.Search(ctx, q)
+}
+
+func TestMoreBadRequests(t *testing.T) {
+	srv := newServer(t)
+	for _, c := range []struct {
+		params url.Values
+		want   string
+	}{
+		{url.Values{"start": {"2000"}, "end": {"1000"}}, "start (1970-01-01T00:33:20Z) must be before end (1970-01-01T00:16:40Z)"},
+		{url.Values{"start": {"1000"}, "end": {"1000"}}, "must be before end"},
+		{url.Values{"limit": {"0"}}, "limit"},
+		{url.Values{"limit": {"ten"}}, "limit"},
+		{url.Values{"severity": {"0"}}, "severity"},
+		{url.Values{"severity": {"25"}}, "severity"},
+		{url.Values{"trace_id": {strings.Repeat("a", 31)}}, "trace_id"},
+		{url.Values{"trace_id": {strings.Repeat("g", 32)}}, "trace_id"},
+		{url.Values{"q": {`a"b`}}, "q: "},
+		{url.Values{"q": {"-"}}, "q: "},
+		{url.Values{"end": {"-5"}}, "end"},
+	} {
+		code, raw := get(t, srv, c.params)
+		require.Equal(t, http.StatusBadRequest, code, "%v: %s", c.params, raw)
+		require.Contains(t, raw, c.want, c.params)
+	}
+	for _, ok := range []url.Values{
+		{"limit": {"5000"}},
+		{"severity": {"FATAL"}},
+		{"severity": {"Warning"}},
+		{"severity": {"24"}},
+		{"trace_id": {"AB010000000000000000000000000000"}},
+	} {
+		code, raw := get(t, srv, ok)
+		require.Equal(t, http.StatusOK, code, "%v: %s", ok, raw)
+	}
+	resp, err := srv.Client().Head(srv.URL + "/api/v1/logs")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	req, err := http.NewRequest(http.MethodDelete, srv.URL+"/api/v1/logs", nil)
+	require.NoError(t, err)
+	resp, err = srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	require.Equal(t, "GET, HEAD", resp.Header.Get("Allow"))
 }
