@@ -28,6 +28,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+
 	"github.com/faultline/faultline/agent/buffer"
 )
 
@@ -42,7 +44,7 @@ func TestConfig(t *testing.T) {
 	var c Config
 	c.RegisterFlags(flag.NewFlagSet("test", flag.PanicOnError))
 	require.Equal(t, Config{
-		Endpoint: "localhost:4317", Timeout: 10 * time.Second, Compression: "gzip",
+		Endpoint: "localhost:4317", Timeout: 10 * time.Second, Compression: "snappy",
 		InitialBackoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second, MaxAttempts: 10,
 	}, c)
 	require.NoError(t, c.Validate())
@@ -56,7 +58,7 @@ func TestConfig(t *testing.T) {
 		{"endpoint without port", func(c *Config) { c.Endpoint = "collector" }, "must be host:port"},
 		{"token with newline", func(c *Config) { c.Token = "abc\n" }, "printable ASCII"},
 		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "collector.timeout must be positive"},
-		{"compression", func(c *Config) { c.Compression = "zstd" }, "gzip or none"},
+		{"compression", func(c *Config) { c.Compression = "zstd" }, "snappy, gzip or none"},
 		{"zero backoff", func(c *Config) { c.InitialBackoff = 0 }, "initial_backoff must be positive"},
 		{"max under initial", func(c *Config) { c.MaxBackoff = time.Millisecond }, "must be at least the initial backoff"},
 		{"attempts", func(c *Config) { c.MaxAttempts = 0 }, "max_attempts must be at least 1"},
@@ -139,7 +141,9 @@ func TestDeliversInOrder(t *testing.T) {
 }
 
 func TestCompression(t *testing.T) {
-	for _, compression := range []string{"gzip", "none"} {
+	// The receiving side here is this process's gRPC server; the collector's own snappy
+	// decoder is exercised by cmd/faultline-agent's end-to-end tests (snappy is the default).
+	for _, compression := range []string{"snappy", "gzip", "none"} {
 		t.Run(compression, func(t *testing.T) {
 			col := startCollector(t, "127.0.0.1:0", nil)
 			cfg := testConfig(col.addr)
@@ -156,9 +160,12 @@ func TestCompression(t *testing.T) {
 			defer col.mu.Unlock()
 			require.Len(t, col.payloads, 1)
 			p := col.payloads[0]
-			if compression == "gzip" {
+			switch compression {
+			case "gzip":
 				require.Less(t, p.CompressedLength*5, p.Length, "gzip shrinks a repetitive request")
-			} else {
+			case "snappy":
+				require.Less(t, p.CompressedLength*3, p.Length, "snappy shrinks a repetitive request")
+			default:
 				require.Equal(t, p.Length, p.CompressedLength)
 			}
 		})
@@ -441,12 +448,29 @@ func TestEncodeRoundTrip(t *testing.T) {
 	r, err := decode(e)
 	require.NoError(t, err)
 	require.Equal(t, 2, r.items)
-	require.Equal(t, "b", r.metrics.Metrics().ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(1).Name())
+	req := pmetricotlp.NewExportRequest()
+	require.NoError(t, req.UnmarshalProto(r.proto), "the stored bytes are the export request itself")
+	require.Equal(t, "b", req.Metrics().ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(1).Name())
 
 	e = buffer.Entry{Seq: 8, Kind: buffer.KindLogs, Payload: logsPayload(t, "x", "y", "z")}
 	r, err = decode(e)
 	require.NoError(t, err)
 	require.Equal(t, 3, r.items)
+
+	for name, payload := range map[string][]byte{
+		"garbage":             {0xff, 0xff, 0xff},
+		"count only":          {0},
+		"wrong field":         append([]byte{0}, 0x12, 0x01, 0x00),
+		"truncated resource":  append([]byte{1}, 0x0a, 0x05, 0x00),
+		"count beyond length": {0x7f, 0x0a, 0x00},
+	} {
+		_, err := decode(buffer.Entry{Seq: 9, Kind: buffer.KindLogs, Payload: payload})
+		if name == "count only" {
+			require.NoError(t, err, "an empty request is well-formed")
+			continue
+		}
+		require.Error(t, err, name)
+	}
 }
 
 func TestClassify(t *testing.T) {
