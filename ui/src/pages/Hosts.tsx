@@ -1,0 +1,3 @@
+export function HostsPage() {
+  return <h1>Hosts</h1>;
+}

@@ -1,0 +1,3 @@
+export function TopologyPage() {
+  return <h1>Topology</h1>;
+}
