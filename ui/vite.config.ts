@@ -3,6 +3,8 @@ import react from '@vitejs/plugin-react';
 
 // The build lands in static/dist, which the Go package embeds (git-ignored; a placeholder page
 // is served when it is missing). Everything is bundled: the UI loads nothing from the network.
+const faultline = process.env.FAULTLINE_URL ?? 'http://127.0.0.1:7070';
+
 export default defineConfig({
   plugins: [react()],
   base: '/',
@@ -14,10 +16,10 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
   },
   server: {
-    // `npm run dev` proxies the API to a running faultline (make run).
+    // `npm run dev` proxies the API to a running faultline (make run, or FAULTLINE_URL).
     proxy: {
-      '/api': 'http://127.0.0.1:7070',
-      '/prometheus': 'http://127.0.0.1:7070',
+      '/api': faultline,
+      '/prometheus': faultline,
     },
   },
   test: {
