@@ -327,7 +327,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		require.Equal(t, 1, code, out)
 		// Modules without a dependency between them initialise in no fixed order, so
 		// either store may be the first to find its lock taken.
-		require.Regexp(t, `open (span|metric) store`, out)
+		require.Regexp(t, `open (span|metric|log) store`, out)
 		require.Contains(t, out, f.DataDir)
 	})
 	t.Run("port in use", func(t *testing.T) {
