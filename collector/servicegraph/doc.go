@@ -10,6 +10,7 @@
 // process; at most 10,000 label sets are kept per metric family (the three families of a group
 // share their label sets), beyond which new label sets are dropped and counted in
 // faultline_servicegraph_dropped_series_total{group="service"|"edge"} (one per observation).
+// The (service, host) series are bounded differently: see Hosts.
 //
 // # Service RED
 //
@@ -51,9 +52,23 @@
 // a parent that already has one waiting, and a duplicate delivery of a waiting client span,
 // take no part in pairing.
 //
+// # Hosts
+//
+// Every resource with at least one span and a non-empty host.name marks the pair (service,
+// host.name) seen, service being the same as in the RED series ("unknown_service" if missing).
+// Each Flush appends faultline_service_host_info{service, host_name} = 1 for the pairs seen
+// since the previous flush, and only those: presence over a window is
+// last_over_time(faultline_service_host_info[window]), and a service that moved to another
+// host stops being reported on the old one one flush later. Unlike the RED series, a pair not
+// seen for a whole flush interval is forgotten, so the bound of 10,000 pairs applies to the
+// pairs active in one interval; beyond it new pairs are dropped until the next flush and
+// counted in faultline_servicegraph_dropped_series_total{group="host"} (one per resource). If
+// the commit of a flush fails, its pairs stay marked for the next one.
+//
 // # Cost
 //
 // ConsumeTraces never touches the TSDB and takes the generator's lock once per resource; once
-// the maps have grown it allocates nothing per span. Flush copies the values under the lock
-// and appends outside it, reusing series references and label sets across flushes.
+// the maps have grown it allocates nothing per span, and the host pair costs one map lookup per
+// resource. Flush copies the values under the lock and appends outside it, reusing series
+// references and label sets across flushes.
 package servicegraph

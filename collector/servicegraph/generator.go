@@ -37,13 +37,17 @@ type Generator struct {
 	pending   pendingSet
 	services  map[seriesKey]*redSeries
 	edges     map[seriesKey]*redSeries
-	series    []*redSeries        // every series, in creation order; append-only
-	known     map[string]int64    // service → last SERVER/CONSUMER span, Unix ns
-	hostPorts map[hostPort]string // cache of "host:port" callee names
-	maxSeries int                 // per family; maxSeriesPerFamily except in tests
+	series    []*redSeries            // every series, in creation order; append-only
+	known     map[string]int64        // service → last SERVER/CONSUMER span, Unix ns
+	hostPorts map[hostPort]string     // cache of "host:port" callee names
+	hosts     map[hostKey]*hostSeries // (service, host.name) pairs of the last two flush intervals
+	maxSeries int                     // per family, and host pairs; maxSeriesPerFamily except in tests
+	// hostSeries is the number of faultline_service_host_info series the last flush wrote.
+	hostSeries int
 
 	flushMu  sync.Mutex
 	flushBuf []float64
+	hostBuf  []*hostSeries
 
 	metrics *metrics
 }
@@ -74,6 +78,7 @@ func New(cfg Config, app storage.Appendable, logger *slog.Logger, reg prometheus
 		edges:     make(map[seriesKey]*redSeries),
 		known:     make(map[string]int64),
 		hostPorts: make(map[hostPort]string),
+		hosts:     make(map[hostKey]*hostSeries),
 		maxSeries: maxSeriesPerFamily,
 		metrics:   m,
 	}, nil
@@ -85,7 +90,8 @@ type batchStats struct {
 	expiredClient, expiredServer int
 	evictedClient, evictedServer int
 	droppedService, droppedEdge  int
-	pending, series              int
+	droppedHost                  int
+	pending, series, hostSeries  int
 }
 
 // ConsumeTraces updates the series and pairs the spans of td. It never touches the TSDB, holds
@@ -100,18 +106,24 @@ func (g *Generator) ConsumeTraces(td ptrace.Traces) {
 	var st batchStats
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		service := UnknownService
-		if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
-			if s := str(v); s != "" {
-				service = s
+		service, host := UnknownService, ""
+		for k, v := range rs.Resource().Attributes().All() {
+			switch k {
+			case "service.name":
+				if s := str(v); s != "" {
+					service = s
+				}
+			case "host.name":
+				host = str(v)
 			}
 		}
 		g.mu.Lock()
 		g.expireLocked(now, &st)
-		sawServer := false
+		sawServer, sawSpan := false, false
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
+			sawSpan = sawSpan || spans.Len() > 0
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				switch span.Kind() {
@@ -128,10 +140,18 @@ func (g *Generator) ConsumeTraces(td ptrace.Traces) {
 				g.known[service] = now
 			}
 		}
-		st.pending, st.series = g.pending.len(), len(g.series)
+		if sawSpan && host != "" {
+			g.observeHost(service, host, &st)
+		}
+		g.sizesLocked(&st)
 		g.mu.Unlock()
 	}
 	g.publish(&st)
+}
+
+// sizesLocked records the sizes the gauges show. Called under g.mu.
+func (g *Generator) sizesLocked(st *batchStats) {
+	st.pending, st.series, st.hostSeries = g.pending.len(), len(g.series), g.hostSeries
 }
 
 func spanSeconds(span ptrace.Span) float64 {
@@ -250,7 +270,7 @@ func (g *Generator) expire(now time.Time) {
 			delete(g.known, s)
 		}
 	}
-	st.pending, st.series = g.pending.len(), len(g.series)
+	g.sizesLocked(&st)
 	g.mu.Unlock()
 	g.publish(&st)
 }
@@ -263,7 +283,7 @@ func (g *Generator) expireAll() {
 	for g.pending.head >= 0 {
 		g.expireOne(g.pending.head, now, &st)
 	}
-	st.pending, st.series = g.pending.len(), len(g.series)
+	g.sizesLocked(&st)
 	g.mu.Unlock()
 	g.publish(&st)
 }

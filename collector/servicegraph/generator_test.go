@@ -311,7 +311,7 @@ func TestConcurrentConsume(t *testing.T) {
 			for i := range perWorker {
 				td := traces(
 					span{service: "shop", kind: kClient, trace: byte(w + 1), id: byte(i + 1), attrs: map[string]any{"peer.service": "cart"}},
-					span{service: "cart", kind: kServer, trace: byte(w + 1), id: byte(i + 1), parent: byte(i + 1), name: "op"},
+					span{service: "cart", host: "h1", kind: kServer, trace: byte(w + 1), id: byte(i + 1), parent: byte(i + 1), name: "op"},
 				)
 				e.g.ConsumeTraces(td)
 				if i%50 == 0 {
@@ -321,7 +321,10 @@ func TestConcurrentConsume(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.NoError(t, e.g.Flush(time.Now().Add(time.Hour)))
+	e.g.ConsumeTraces(traces(span{service: "cart", host: "h1", kind: kInternal}))
+	last := time.Now().Add(time.Hour)
+	require.NoError(t, e.g.Flush(last))
+	assert.Equal(t, []string{"cart@h1"}, e.hostPairs(t, last))
 	assert.Equal(t, float64(workers*perWorker), e.value(t, "faultline_edge_requests_total", "caller", "shop", "callee", "cart"))
 	assert.Equal(t, float64(workers*perWorker), e.value(t, "faultline_service_requests_total", "service", "cart"))
 }

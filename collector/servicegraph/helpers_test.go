@@ -74,6 +74,7 @@ func newTestEnv(t *testing.T, cfg Config) *testEnv {
 // span describes one span of a test trace.
 type span struct {
 	service string // "" means no service.name
+	host    string // "" means no host.name
 	kind    ptrace.SpanKind
 	trace   byte
 	id      byte
@@ -91,6 +92,9 @@ func traces(spans ...span) ptrace.Traces {
 		rs := td.ResourceSpans().AppendEmpty()
 		if s.service != "" {
 			rs.Resource().Attributes().PutStr("service.name", s.service)
+		}
+		if s.host != "" {
+			rs.Resource().Attributes().PutStr("host.name", s.host)
 		}
 		sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 		sp.SetKind(s.kind)

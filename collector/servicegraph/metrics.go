@@ -11,6 +11,7 @@ type metrics struct {
 	series                       prometheus.Gauge
 	flushFailures                prometheus.Counter
 	droppedService, droppedEdge  prometheus.Counter
+	droppedHost                  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -24,7 +25,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}, []string{"side"})
 	dropped := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "faultline_servicegraph_dropped_series_total",
-		Help: "Observations not recorded because their label set would exceed the series limit per metric family (group=service|edge).",
+		Help: "Observations not recorded because their label set would exceed the series limit per metric family (group=service|edge), or (service, host) pairs not recorded because 10,000 were active (group=host).",
 	}, []string{"group"})
 	m := &metrics{
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -41,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		series: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "faultline_servicegraph_series",
-			Help: "Prometheus series the generator writes at each flush (every bucket, sum and count counted).",
+			Help: "Prometheus series the generator writes at each flush (every bucket, sum and count counted; the service-host pairs of the last flush).",
 		}),
 		flushFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "faultline_servicegraph_flush_failures_total",
@@ -49,6 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		droppedService: dropped.WithLabelValues("service"),
 		droppedEdge:    dropped.WithLabelValues("edge"),
+		droppedHost:    dropped.WithLabelValues("host"),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.pending, expired, evicted, dropped, m.edges, m.series, m.flushFailures} {
@@ -75,6 +77,7 @@ func (g *Generator) publish(st *batchStats) {
 	add(m.evictedServer, st.evictedServer)
 	add(m.droppedService, st.droppedService)
 	add(m.droppedEdge, st.droppedEdge)
+	add(m.droppedHost, st.droppedHost)
 	m.pending.Set(float64(st.pending))
-	m.series.Set(float64(st.series * samplesPerSeries()))
+	m.series.Set(float64(st.series*samplesPerSeries() + st.hostSeries))
 }

@@ -152,10 +152,11 @@ func (s *redSeries) snapshot(dst []float64) []float64 {
 	return append(dst, s.sum, float64(s.requests))
 }
 
-// Flush appends every series' current cumulative value at now, through one Appender and one
-// Commit. The values are copied under the generator's lock, so ConsumeTraces never waits for the
-// TSDB. A sample the TSDB refuses (say, out of order because now went backwards) is skipped and
-// reported in the error; the rest are committed. Concurrent calls are serialised.
+// Flush appends every series' current cumulative value at now, and 1 for every (service,
+// host) pair seen since the previous flush, through one Appender and one Commit. The values are
+// copied under the generator's lock, so ConsumeTraces never waits for the TSDB. A sample the
+// TSDB refuses (say, out of order because now went backwards) is skipped and reported in the
+// error; the rest are committed. Concurrent calls are serialised.
 func (g *Generator) Flush(now time.Time) error {
 	g.flushMu.Lock()
 	defer g.flushMu.Unlock()
@@ -167,8 +168,12 @@ func (g *Generator) Flush(now time.Time) error {
 	for _, s := range series {
 		vals = s.snapshot(vals)
 	}
+	hosts := g.takeSeenHosts(g.hostBuf[:0])
+	g.hostSeries = len(hosts)
 	g.mu.Unlock()
 	g.flushBuf = vals
+	g.hostBuf = hosts
+	g.metrics.series.Set(float64(len(series)*per + len(hosts)))
 
 	t := now.UnixMilli()
 	app := g.app.Appender(context.Background())
@@ -187,13 +192,18 @@ func (g *Generator) Flush(now time.Time) error {
 			if err != nil {
 				failed++
 				if firstErr == nil {
-					firstErr = fmt.Errorf("append %s: %w", o.lset.String(), err)
+					firstErr = appendError(o.lset, err)
 				}
 				o.ref = 0
 				continue
 			}
 			o.ref = ref
 		}
+	}
+	hostsFailed, hostsErr := appendHosts(app, hosts, t)
+	failed += hostsFailed
+	if firstErr == nil {
+		firstErr = hostsErr
 	}
 	if err := app.Commit(); err != nil {
 		g.metrics.flushFailures.Inc()
@@ -202,11 +212,22 @@ func (g *Generator) Flush(now time.Time) error {
 				s.out[j].ref = 0
 			}
 		}
+		// Nothing was written: the pairs count as seen again for the next flush.
+		g.mu.Lock()
+		for _, h := range hosts {
+			h.out.ref = 0
+			h.seen = true
+		}
+		g.mu.Unlock()
 		return fmt.Errorf("commit service graph series: %w", errors.Join(err, firstErr))
 	}
 	if failed > 0 {
 		g.metrics.flushFailures.Inc()
-		return fmt.Errorf("flush service graph series: %d of %d samples refused, first: %w", failed, len(series)*per, firstErr)
+		return fmt.Errorf("flush service graph series: %d of %d samples refused, first: %w", failed, len(series)*per+len(hosts), firstErr)
 	}
 	return nil
+}
+
+func appendError(lset labels.Labels, err error) error {
+	return fmt.Errorf("append %s: %w", lset.String(), err)
 }

@@ -21,10 +21,18 @@ const (
 	EdgeDuration = "faultline_edge_duration_seconds" // histogram
 )
 
+// Which service runs on which host, written by collector/servicegraph from the resource of the
+// spans it consumes (labels: service, host_name = the resources' service.name and host.name,
+// resources without host.name left out). Value 1, appended at a flush only for the pairs seen
+// since the previous flush, so that presence over a window is
+// last_over_time(faultline_service_host_info[window]) and a service that moved away stops being
+// reported. host_name is the label the host agent's metrics carry (OTLP's host.name promoted).
+const ServiceHostInfo = "faultline_service_host_info"
+
 // DurationBuckets are the histogram bucket bounds in seconds, for both service and edge series.
 var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-// Label names of the RED series.
+// Label names of the RED series, and of ServiceHostInfo (service, host_name).
 const (
 	LabelService    = "service"
 	LabelOperation  = "operation"
@@ -32,6 +40,7 @@ const (
 	LabelCaller     = "caller"
 	LabelCallee     = "callee"
 	LabelCalleeKind = "callee_kind"
+	LabelHostName   = "host_name"
 )
 
 // Node kinds, as in shared/DESIGN.md and the topology API.
