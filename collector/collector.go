@@ -374,7 +374,7 @@ func (g guardExtension) GetHTTPHandler(context.Context) (extensionmiddleware.Wra
 			}
 			next.ServeHTTP(w, r)
 		})
-		return auth.HTTP(g.token, h), nil
+		return auth.HTTP(g.token, h, nil), nil
 	}, nil
 }
 

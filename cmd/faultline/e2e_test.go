@@ -46,6 +46,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/faultline/faultline/internal/apptest"
+	"github.com/faultline/faultline/ui"
 )
 
 func TestTracesRoundTripAndRestart(t *testing.T) {
@@ -669,4 +670,116 @@ func TestOTLPLogsIngestAndLimits(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "malformed JSON")
 	require.NoError(t, f.WaitReady(time.Second))
+}
+
+// The web UI at "/" (the real build, or the placeholder when this tree has none), open
+// without the token while the API needs it; unknown API paths stay JSON; the collector target
+// serves no UI.
+func TestWebUIServedAndAPIStaysJSON(t *testing.T) {
+	const token = "ui-e2e-token"
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-agent.enabled=false", "-http.auth-token="+token)
+	get := func(p *apptest.Faultline, path, tok string) (*http.Response, string) {
+		req, err := http.NewRequest(http.MethodGet, p.URL(path), nil)
+		require.NoError(t, err)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := p.Client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, string(body)
+	}
+	wantStatus, wantText := http.StatusServiceUnavailable, "has not been built"
+	if ui.Built() {
+		wantStatus, wantText = http.StatusOK, `<div id="root">`
+	}
+	for _, path := range []string{"/", "/traces/4bf92f3577b34da6a3ce929d0e0e4736", "/hosts/web-1"} {
+		resp, body := get(f, path, "")
+		require.Equalf(t, wantStatus, resp.StatusCode, "GET %s without the token: %s", path, body)
+		require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"), path)
+		require.Contains(t, body, wantText, path)
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'", path)
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", path)
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
+	}
+
+	resp, body := get(f, "/api/v1/nope", "")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the API needs the token even where it has no endpoint: %s", body)
+	resp, body = get(f, "/api/v1/nope", token)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, body)
+	require.Contains(t, resp.Header.Get("Content-Type"), "application/json")
+	require.JSONEq(t, `{"error":"no such endpoint: /api/v1/nope"}`, body)
+	resp, body = get(f, "/jaeger/api/nope", token)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, body)
+	require.JSONEq(t, `{"error":"no such endpoint: /jaeger/api/nope"}`, body)
+	resp, body = get(f, "/api/v1/services", token)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the real endpoints win over the catch-all: %s", body)
+	for _, path := range []string{"/api/v1/services", "/metrics", "/debug/pprof/", "/jaeger/api/services", "/prometheus/api/v1/labels"} {
+		resp, _ = get(f, path, "")
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
+	}
+	f.Stop()
+
+	col := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-target=collector", "-agent.enabled=false")
+	for _, path := range []string{"/", "/traces/abc"} {
+		resp, body = get(col, path, "")
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "the collector target serves no UI at %s", path)
+		require.NotContains(t, body, wantText)
+	}
+}
+
+// Spans whose resources name their host come back from /api/v1/hosts under that host, with
+// their services; the in-process agent reports this machine as an agent host, with its CPU and
+// memory use from the default recording rules.
+func TestHostsFromSpansAndTheLocalAgent(t *testing.T) {
+	f := apptest.StartFaultline(t, faultlineBin, t.TempDir(), "-servicegraph.flush-interval=300ms",
+		"-agent.interval=1s", "-rules.evaluation-interval=1s")
+	sendCheckoutTrace(t, f) // checkout on host-checkout, payment on host-payment
+	self, err := os.Hostname()
+	require.NoError(t, err)
+	td := pdataSpans(2, 0) // raw-client, on this machine
+	td.ResourceSpans().At(0).Resource().Attributes().PutStr("host.name", self)
+	conn, err := grpc.NewClient(f.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(td))
+	require.NoError(t, err)
+
+	type host struct {
+		Host              string     `json:"host"`
+		Services          []string   `json:"services"`
+		Agent             bool       `json:"agent"`
+		CPUUtilization    *float64   `json:"cpu_utilization"`
+		MemoryUtilization *float64   `json:"memory_utilization"`
+		LastSeen          *time.Time `json:"last_seen"`
+	}
+	var got struct {
+		Hosts     []host `json:"hosts"`
+		Truncated bool   `json:"truncated"`
+	}
+	byName := map[string]host{}
+	apptest.WaitFor(t, 30*time.Second, func() bool {
+		getJSON(t, f, "/api/v1/hosts", http.StatusOK, &got)
+		clear(byName)
+		for _, h := range got.Hosts {
+			byName[h.Host] = h
+		}
+		me := byName[self]
+		// CPU use needs two scrapes and a rule evaluation after them.
+		return len(byName["host-checkout"].Services) > 0 && len(byName["host-payment"].Services) > 0 &&
+			len(me.Services) > 0 && me.Agent && me.CPUUtilization != nil && me.MemoryUtilization != nil
+	}, "the span hosts and this machine's agent host")
+
+	require.False(t, got.Truncated)
+	require.True(t, sort.SliceIsSorted(got.Hosts, func(i, j int) bool { return got.Hosts[i].Host < got.Hosts[j].Host }))
+	require.Equal(t, host{Host: "host-checkout", Services: []string{"checkout"}}, byName["host-checkout"])
+	require.Equal(t, host{Host: "host-payment", Services: []string{"payment"}}, byName["host-payment"])
+	me := byName[self]
+	require.Equal(t, []string{"raw-client"}, me.Services)
+	require.InDelta(t, 0.5, *me.CPUUtilization, 0.5, "a share of the CPUs")
+	require.InDelta(t, 0.5, *me.MemoryUtilization, 0.5, "a share of the memory")
+	require.NotNil(t, me.LastSeen)
+	require.WithinDuration(t, time.Now(), *me.LastSeen, time.Minute)
 }

@@ -24,10 +24,12 @@ import (
 	"github.com/faultline/faultline/internal/server"
 	"github.com/faultline/faultline/internal/spanstore"
 	"github.com/faultline/faultline/query"
+	"github.com/faultline/faultline/query/hosts"
 	"github.com/faultline/faultline/query/logs"
 	"github.com/faultline/faultline/query/promapi"
 	"github.com/faultline/faultline/query/rca"
 	"github.com/faultline/faultline/query/topology"
+	"github.com/faultline/faultline/ui"
 )
 
 // Module names; the user-visible ones are the targets.
@@ -42,6 +44,7 @@ const (
 	RCA       = "rca"
 	LogStore  = "logstore"
 	Agent     = "agent"
+	UI        = "ui"
 	All       = "all"
 )
 
@@ -59,6 +62,7 @@ func (a *App) setupModules() (*modules.Manager, error) {
 	mm.RegisterModule(Graph, a.initGraph, modules.UserInvisibleModule)
 	mm.RegisterModule(Collector, a.initCollector)
 	mm.RegisterModule(RCA, a.initRCA, modules.UserInvisibleModule)
+	mm.RegisterModule(UI, a.initUI, modules.UserInvisibleModule)
 	mm.RegisterModule(Query, a.initQuery)
 	mm.RegisterModule(All, nil)
 
@@ -71,7 +75,8 @@ func (a *App) setupModules() (*modules.Manager, error) {
 		Graph:     {Server, Metrics},
 		Collector: {Server, SpanStore, LogStore, Metrics, Graph},
 		RCA:       {Server, SpanStore, LogStore, Metrics},
-		Query:     {Server, SpanStore, LogStore, Metrics, RCA},
+		Query:     {Server, SpanStore, LogStore, Metrics, RCA, UI},
+		UI:        {Server},
 		Ruler:     {Server, Metrics, RCA},
 		// The local agent stops before the collector, so its last lines are stored.
 		Agent: {Collector},
@@ -92,6 +97,13 @@ func (a *App) initServer() (services.Service, error) {
 	}
 	a.server = s
 	return s, nil
+}
+
+// initUI serves the web app at "/" for the targets that answer queries (all, query): it calls
+// the query API from the browser, so it belongs with it; the collector target serves none.
+func (a *App) initUI() (services.Service, error) {
+	a.server.HandleUI(ui.Handler(a.logger.With("module", UI)))
+	return services.NewIdleService(nil, nil), nil
 }
 
 func (a *App) initSpanStore() (services.Service, error) {
@@ -244,6 +256,11 @@ func (a *App) initQuery() (services.Service, error) {
 		return nil, fmt.Errorf("topology API: %w", err)
 	}
 	topo.Register(a.server.Mux())
+	hostsAPI, err := hosts.New(a.metrics.Engine(), a.metrics.Queryable(), a.cfg.Query.DefaultLookback, a.logger.With("module", Query, "api", "hosts"), a.registry)
+	if err != nil {
+		return nil, fmt.Errorf("hosts API: %w", err)
+	}
+	hostsAPI.Register(a.server.Mux())
 	api.SetDependencies(func(ctx context.Context, start, end time.Time) ([]query.Dependency, error) {
 		t, err := topo.Topology(ctx, start, end)
 		if err != nil {

@@ -24,17 +24,16 @@ func Valid(header, token string) bool {
 }
 
 // HTTP wraps next so that requests without the token get 401. An empty token disables the
-// check. Paths in open are served without a token (readiness probes).
-func HTTP(token string, next http.Handler, open ...string) http.Handler {
+// check. Requests for which open returns true are served without a token (readiness probes,
+// the web app's static files); a nil open leaves nothing open.
+func HTTP(token string, next http.Handler, open func(*http.Request) bool) http.Handler {
 	if token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, p := range open {
-			if r.URL.Path == p {
-				next.ServeHTTP(w, r)
-				return
-			}
+		if open != nil && open(r) {
+			next.ServeHTTP(w, r)
+			return
 		}
 		if !Valid(r.Header.Get("Authorization"), token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="faultline"`)

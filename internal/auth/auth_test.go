@@ -35,23 +35,37 @@ func TestValid(t *testing.T) {
 
 func TestHTTP(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	h := HTTP("tok", ok, "/ready")
-	do := func(path, header string) int {
+	var asked []string
+	open := func(r *http.Request) bool {
+		asked = append(asked, r.URL.Path)
+		return r.URL.Path == "/ready" || r.URL.Path == "/"
+	}
+	do := func(h http.Handler, path, header string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		if header != "" {
 			r.Header.Set("Authorization", header)
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		return w.Code
+		return w
 	}
-	require.Equal(t, http.StatusUnauthorized, do("/api/v1/services", ""))
-	require.Equal(t, http.StatusUnauthorized, do("/api/v1/services", "Bearer nope"))
-	require.Equal(t, http.StatusTeapot, do("/api/v1/services", "Bearer tok"))
-	require.Equal(t, http.StatusTeapot, do("/ready", ""))
-	w := httptest.NewRecorder()
-	HTTP("", ok).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/x", nil))
-	require.Equal(t, http.StatusTeapot, w.Code, "no token, no check")
+	h := HTTP("tok", ok, open)
+	w := do(h, "/api/v1/services", "")
+	require.Equal(t, http.StatusUnauthorized, w.Code)
+	require.Equal(t, `Bearer realm="faultline"`, w.Header().Get("WWW-Authenticate"))
+	require.JSONEq(t, `{"error":"missing or invalid bearer token"}`, w.Body.String())
+	require.Equal(t, http.StatusUnauthorized, do(h, "/api/v1/services", "Bearer nope").Code)
+	require.Equal(t, http.StatusTeapot, do(h, "/api/v1/services", "Bearer tok").Code)
+	require.Equal(t, http.StatusTeapot, do(h, "/ready", "").Code)
+	require.Equal(t, http.StatusTeapot, do(h, "/", "").Code)
+	require.Equal(t, http.StatusTeapot, do(h, "/", "Bearer nope").Code, "an open path ignores a wrong token")
+	require.Equal(t, []string{"/api/v1/services", "/api/v1/services", "/api/v1/services", "/ready", "/", "/"}, asked)
+
+	nothingOpen := HTTP("tok", ok, nil)
+	require.Equal(t, http.StatusUnauthorized, do(nothingOpen, "/ready", "").Code, "nil open: everything needs the token")
+	require.Equal(t, http.StatusTeapot, do(nothingOpen, "/ready", "Bearer tok").Code)
+
+	require.Equal(t, http.StatusTeapot, do(HTTP("", ok, nil), "/x", "").Code, "no token, no check")
 }
 
 func TestGRPCServerOptions(t *testing.T) {

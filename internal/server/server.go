@@ -1,5 +1,5 @@
 // Package server runs Faultline's HTTP listener (:7070): the query API and UI register on its
-// mux; it serves /ready and /metrics itself.
+// mux; it serves /ready and /metrics itself, and checks the bearer token.
 package server
 
 import (
@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +38,7 @@ func (c *Config) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.HTTPAddr, "http.addr", ":7070", "Address of the HTTP API, UI, /ready and /metrics.")
 	f.StringVar(&c.TLSCertFile, "http.tls-cert-file", "", "PEM certificate: serve HTTPS (with -http.tls-key-file).")
 	f.StringVar(&c.TLSKeyFile, "http.tls-key-file", "", "PEM private key for -http.tls-cert-file.")
-	f.StringVar(&c.AuthToken, "http.auth-token", "", "If set, every HTTP request but /ready must carry 'Authorization: Bearer TOKEN'.")
+	f.StringVar(&c.AuthToken, "http.auth-token", "", "If set, HTTP requests must carry 'Authorization: Bearer TOKEN', except /ready and the web UI's static files (the UI asks for the token and sends it with its API calls).")
 	f.DurationVar(&c.ShutdownTimeout, "http.shutdown-timeout", 10*time.Second, "How long in-flight HTTP requests may take to finish on shutdown.")
 }
 
@@ -81,7 +83,7 @@ func New(cfg Config, logger *slog.Logger, gatherer prometheus.Gatherer) (*Server
 	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s.srv = &http.Server{
-		Handler:           auth.HTTP(cfg.AuthToken, s.mux, "/ready"),
+		Handler:           auth.HTTP(cfg.AuthToken, s.mux, s.open),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -91,6 +93,41 @@ func New(cfg Config, logger *slog.Logger, gatherer prometheus.Gatherer) (*Server
 
 // Mux is where modules register their routes, before the server starts.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// uiPattern is the catch-all route: it takes whatever no other route matches. It carries no
+// method, because a method-less route ("/api/v1/topology", "/prometheus/") and "GET /" would
+// overlap with neither more specific, which ServeMux refuses.
+const uiPattern = "/"
+
+// protectedPrefixes are where data and internals live. They need the token whatever route
+// serves them, including the UI's 404 for an unknown API path (which would tell a caller
+// without the token which endpoints exist).
+var protectedPrefixes = []string{"/api", "/prometheus", "/jaeger", "/metrics", "/debug"}
+
+// HandleUI serves the web app at every path no other route matches; call it before the
+// server starts. With -http.auth-token, what it serves is open: the app's files hold no
+// data, and the app asks for the token and sends it with its API calls.
+func (s *Server) HandleUI(h http.Handler) { s.mux.Handle(uiPattern, h) }
+
+// open decides which requests need no token: /ready (probes carry none), and requests that
+// the mux hands to the UI outside the protected prefixes. Everything else, including routes
+// a module may add later outside those prefixes, needs the token.
+func (s *Server) open(r *http.Request) bool {
+	if r.URL.Path == "/ready" {
+		return true
+	}
+	// The cleaned path: "//api/…" and "/x/../api/…" are API paths (the mux redirects them).
+	clean := path.Clean("/" + r.URL.Path)
+	for _, p := range protectedPrefixes {
+		if clean == p || strings.HasPrefix(clean, p+"/") {
+			return false
+		}
+	}
+	// Asking the mux itself, rather than listing the UI's paths, keeps this in step with the
+	// routes: a request it would not give to the UI is not open.
+	_, pattern := s.mux.Handler(r)
+	return pattern == uiPattern
+}
 
 // SetReadiness sets the check behind /ready; until it is set /ready answers 503.
 func (s *Server) SetReadiness(check func() error) { s.ready.Store(&check) }
