@@ -1,14 +1,11 @@
 // Debian's Chromium driven by playwright-core (no browser download): the flags keep it off
 // the network, which this machine and CI do not have.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
+// Playwright gives every launch a new empty profile of its own (and removes it on close).
 export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'faultline-chromium-'));
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -20,13 +17,9 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
-  const close = async () => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
+  const close = () => browser.close();
   return { browser, close };
 }
 

@@ -24,7 +24,7 @@ export function TimeRangePicker() {
   return (
     <div className="timepicker">
       <button type="button" className="btn" aria-expanded={open} aria-haspopup="dialog" onClick={() => setOpen(!open)} title="Time range">
-        🕑 {describeRange(range)}
+        {describeRange(range)}
       </button>
       {open && (
         <div
