@@ -10,7 +10,7 @@ GOFLAGS ?=
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS
 
-.PHONY: agent bench-agent bench-deps all build run test test-deps test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca rca-full ui ui-deps ui-test
+.PHONY: agent bench-agent bench-deps all build run test test-deps test-short vet fmt-check fuzz bench bench-go bench-large lint clean deps sim rca rca-full ui ui-deps ui-test bench-ui
 
 all: build
 
@@ -119,6 +119,11 @@ bench: build bench-go
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -signal=logs -duration=20s
 	$(GO) run ./loadtest/cmd/ingestbench -faultline=$(BIN)/faultline -signal=metrics -duration=10s
 	$(MAKE) bench-agent
+	$(MAKE) bench-ui
+
+# The web UI's render times in headless Chromium (200-service topology, 10,000-span trace).
+bench-ui: build test-deps
+	$(GO) run ./loadtest/cmd/uibench -faultline=$(BIN)/faultline
 
 # The agent's cost while tailing 1,000 lines/s and collecting every 10 s, beside Debian's
 # node_exporter (installed with apt-get when missing) on the same machine.
