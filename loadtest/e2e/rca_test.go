@@ -36,12 +36,15 @@ type evidence struct {
 }
 
 type incidentList struct {
-	Incidents []struct {
-		ID        string     `json:"id"`
-		RootCause string     `json:"root_cause"`
-		Ongoing   bool       `json:"ongoing"`
-		End       *time.Time `json:"end"`
-	} `json:"incidents"`
+	Incidents []incident `json:"incidents"`
+}
+
+type incident struct {
+	ID        string     `json:"id"`
+	RootCause string     `json:"root_cause"`
+	Ongoing   bool       `json:"ongoing"`
+	End       *time.Time `json:"end"`
+	Summary   string     `json:"summary"`
 }
 
 // A database starts failing under a five-service chain: the RCA engine names the database

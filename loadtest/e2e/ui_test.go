@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestWebUIInChromium(t *testing.T) {
 	go func() {
 		_, err := sim.Run(simCtx, sim.Options{Endpoint: f.GRPCAddr, Logs: true}, sim.Scenario{
 			Name: "ui-chain5-db-errors", Topology: "chain5", Seed: 5, Rate: 20, Duration: 3 * time.Minute,
-			Fault: sim.Fault{Kind: sim.FaultError, Target: "ledger-db", Start: 10 * time.Second, Duration: 3 * time.Minute},
+			Fault: sim.Fault{Kind: sim.FaultError, Target: "ledger-db", Start: 10 * time.Second, Duration: 170 * time.Second},
 		})
 		done <- err
 	}()
@@ -59,10 +60,25 @@ func TestWebUIInChromium(t *testing.T) {
 	}()
 	hostileTrace := sendHostileTelemetry(t, f)
 
+	var last incidentList
+	defer func() {
+		if t.Failed() {
+			var rca, topo map[string]any
+			getJSON(t, f, fmt.Sprintf("/api/v1/rca?start=%d", time.Now().Add(-time.Minute).Unix()), &rca)
+			getJSON(t, f, fmt.Sprintf("/api/v1/topology?start=%d", time.Now().Add(-time.Minute).Unix()), &topo)
+			t.Logf("incidents: %+v\nrca: %v\ntopology: %v", last, rca, topo)
+			select {
+			case err := <-done:
+				t.Logf("the simulator stopped early: %v", err)
+				done <- err
+			default:
+			}
+		}
+	}()
 	apptest.WaitFor(t, 90*time.Second, func() bool {
-		var l incidentList
-		getJSON(t, f, "/api/v1/incidents", &l)
-		return len(l.Incidents) == 1 && l.Incidents[0].RootCause == "ledger-db" && l.Incidents[0].Ongoing
+		last = incidentList{}
+		getJSON(t, f, "/api/v1/incidents", &last)
+		return slices.ContainsFunc(last.Incidents, func(i incident) bool { return i.RootCause == "ledger-db" && i.Ongoing })
 	}, "an ongoing incident rooted at ledger-db")
 
 	artifacts := os.Getenv("FAULTLINE_TEST_ARTIFACTS")

@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]PageResult, error) {
 	}
 	defer os.RemoveAll(dir)
 	f, err := bench.StartFaultline(ctx, cfg.Faultline, filepath.Join(dir, "data"), filepath.Join(dir, "faultline.log"),
-		[]string{"-agent.enabled=false", "-servicegraph.flush-interval=1s", "-servicegraph.wait=2s", "-rca.evaluation-interval=0"}, time.Minute)
+		[]string{"-agent.enabled=false", "-servicegraph.flush-interval=1s", "-servicegraph.wait=2s"}, time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]PageResult, error) {
 	fmt.Fprintf(log, "sent %d services' traffic and a %d-span trace; waiting for the service graph\n", cfg.Services, cfg.Spans)
 	if err := waitFor(ctx, time.Minute, func() (bool, error) {
 		var topo struct{ Nodes []json.RawMessage }
-		if err := getJSON(ctx, f.URL("/api/v1/topology?start=now-10m"), &topo); err != nil {
+		if err := getJSON(ctx, f.URL(fmt.Sprintf("/api/v1/topology?start=%d", time.Now().Add(-10*time.Minute).Unix())), &topo); err != nil {
 			return false, err
 		}
 		var tr struct{ Spans []json.RawMessage }

@@ -91,7 +91,7 @@ function HostList({ hosts, filter }: { hosts: HostsState; filter: string }) {
           </thead>
           <tbody>
             {shown.map((h) => (
-              <tr key={h.host} data-host={h.host}>
+              <tr key={h.host} data-host={h.host} data-agent={h.agent ? 'true' : 'false'}>
                 <td>
                   <Link href={hostHref(h.host)} className="host-name">
                     {h.host}
