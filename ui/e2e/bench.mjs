@@ -31,6 +31,15 @@ try {
       await el.waitFor({ timeout: 60_000 });
       result.render_ms.push(Number(await el.getAttribute('data-render-ms')));
       result.elements = Number(await el.getAttribute(p.count));
+      if (process.env.DEBUG) {
+        // Where the time went: the app's performance marks and the requests.
+        const t = await page.evaluate(() => [
+          ...performance.getEntriesByType('mark').map((m) => `${m.name}=${Math.round(m.startTime)}`),
+          ...performance.getEntriesByType('resource').map((r) => `${r.name.replace(location.origin, '')} ${Math.round(r.startTime)}..${Math.round(r.responseEnd)}`),
+          `dcl=${Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd)}`,
+        ]);
+        console.error(p.page, t.join('\n  '));
+      }
       if (problems.length > 0) throw new Error(`${p.page}: ${problems.join('; ')}`);
       await context.close();
     }

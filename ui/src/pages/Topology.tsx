@@ -2,7 +2,7 @@
 // failed first, who suffered, the path), a searchable service list, and the service panel.
 // URL: service= (the open panel), q= (the list's filter), focus= and depth= (one service's
 // neighbourhood), plus the shared from/to/refresh.
-import { lazy, Suspense, useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Link } from '../components/Link';
 import { Empty, ErrorBox, Loading } from '../components/State';
 import { getJSON } from '../lib/api';
@@ -30,15 +30,17 @@ import { positionsFor } from '../topology/positions';
 import { ServicePanel } from './ServicePanel';
 import '../topology/topology.css';
 
-// Cytoscape (half of the app's code) is loaded only by this page, while its data loads.
-const loadGraph = () => import('../topology/Graph');
-const Graph = lazy(() => loadGraph().then((m) => ({ default: m.Graph })));
+// Cytoscape (half of the app's code) is loaded only by this page, while its data loads. The
+// data is handed to the page only once the code is here too: a lazy component would suspend,
+// and React holds a suspended boundary's content back for 300 ms after it is ready.
+let graphModule: typeof import('../topology/Graph') | undefined;
+const loadGraph = () => import('../topology/Graph').then((m) => (graphModule = m));
 
 /** When each topology answer arrived (performance.now()), for the render time the graph reports. */
 const receivedAt = new WeakMap<Topology, number>();
 
 async function loadTopology(params: Record<string, string>, focus: string, depth: number, signal: AbortSignal): Promise<Topology> {
-  const a = await getJSON<Partial<Topology> | null>('/api/v1/topology', params, signal);
+  const [a] = await Promise.all([getJSON<Partial<Topology> | null>('/api/v1/topology', params, signal), loadGraph()]);
   const t: Topology = { nodes: a?.nodes ?? [], edges: a?.edges ?? [] };
   receivedAt.set(t, performance.now());
   performance.mark('topology:data');
@@ -90,6 +92,7 @@ export function TopologyPage() {
   if (!full || !elements) return <Loading what="Loading the topology" />;
 
   const node = full.nodes.find((n) => n.service === selected);
+  const Graph = graphModule?.Graph;
   const analysisLoading = !overlay && ((!rca.data && !rca.error) || (!incidents.data && !incidents.error));
   return (
     <div className="topology-page">
@@ -155,10 +158,8 @@ export function TopologyPage() {
             </ul>
           )}
         </div>
-        {elements.nodes.length > 0 ? (
-          <Suspense fallback={<div className="topo-graph-wrap"><Loading what="Loading the graph" /></div>}>
-            <Graph elements={elements} since={receivedAt.get(full) ?? performance.now()} selected={selected} dim={dim} onOpen={open} />
-          </Suspense>
+        {elements.nodes.length > 0 && Graph ? (
+          <Graph elements={elements} since={receivedAt.get(full) ?? performance.now()} selected={selected} dim={dim} onOpen={open} />
         ) : (
           <div className="topo-graph-wrap">
             <Empty>Nothing to draw.</Empty>
