@@ -1,10 +1,7 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { App } from './App';
+// The entry is small on purpose: on the topology (the home page) it starts the page's requests
+// and the graph's code first, and the app's own code (React and the pages) loads alongside.
 import './styles.css';
+import { startTopology } from './topology/start';
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+if (window.location.pathname === '/') startTopology();
+void import('./boot');

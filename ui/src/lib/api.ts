@@ -57,14 +57,38 @@ export function buildUrl(path: string, params: Params = {}): string {
   return s === '' ? path : `${path}?${s}`;
 }
 
-/** getJSON fetches a JSON answer; non-2xx answers become ApiError with the server's reason. */
-export async function getJSON<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+function requestHeaders(): Record<string, string> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const token = getToken() || memoryToken;
   if (token !== '') headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+/** Requests started before the page asked for them: URL → response, each taken once. */
+const early = new Map<string, Promise<Response>>();
+
+/**
+ * prefetch starts a GET now, before the app has rendered, for a page that will ask for exactly
+ * that URL: its getJSON then takes this answer instead of sending the request again.
+ */
+export function prefetch(path: string, params: Params = {}): void {
+  const url = buildUrl(path, params);
+  if (early.has(url)) return;
+  const p = fetch(url, { headers: requestHeaders() });
+  p.catch(() => {}); // the page's getJSON reports it
+  early.set(url, p);
+  setTimeout(() => early.get(url) === p && early.delete(url), 10_000); // never asked for
+}
+
+/** getJSON fetches a JSON answer; non-2xx answers become ApiError with the server's reason. */
+export async function getJSON<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  const url = buildUrl(path, params);
+  const pending = early.get(url);
+  early.delete(url);
   let resp: Response;
   try {
-    resp = await fetch(buildUrl(path, params), { headers, signal });
+    resp = await (pending ?? fetch(url, { headers: requestHeaders(), signal }));
+    signal?.throwIfAborted();
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, `Faultline is not reachable (${String(e)})`);

@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { parseRoute, type Route } from './url';
-import { parseDuration, rangeFromQuery, resolveRange, type Resolved, type TimeRange } from './time';
+import { loadedAt, parseDuration, rangeFromQuery, resolveRange, type Resolved, type TimeRange } from './time';
 
 // Location: the app's one source of truth for what is shown.
 
@@ -66,10 +66,10 @@ export interface RefreshState {
   refresh: () => void;
 }
 
-export const RefreshContext = createContext<RefreshState>({ tick: 0, now: Date.now(), refresh: () => {} });
+export const RefreshContext = createContext<RefreshState>({ tick: 0, now: loadedAt, refresh: () => {} });
 
 export function useRefreshState(intervalParam: string | null): RefreshState {
-  const [state, setState] = useState({ tick: 0, now: Date.now() });
+  const [state, setState] = useState({ tick: 0, now: loadedAt });
   const refresh = useCallback(() => setState((s) => ({ tick: s.tick + 1, now: Date.now() })), []);
   useEffect(() => {
     const ms = intervalParam ? parseDuration(intervalParam) : null;

@@ -6,6 +6,9 @@ export interface TimeRange {
   to: string;
 }
 
+/** The page's first "now": relative ranges resolve against it until the first refresh. */
+export const loadedAt = Date.now();
+
 export const defaultRange: TimeRange = { from: 'now-1h', to: 'now' };
 
 export const presets: { label: string; from: string }[] = [

@@ -8,10 +8,9 @@ import { Empty, ErrorBox, Loading } from '../components/State';
 import { getJSON } from '../lib/api';
 import { formatValue } from '../lib/format';
 import { setQuery, useAsync, useRefresh, useRoute, useTimeRange } from '../lib/hooks';
-import { formatDuration, toApi } from '../lib/time';
+import { formatDuration } from '../lib/time';
 import { href, keepShared } from '../lib/url';
-import type { Incident, RCA, Topology } from '../types';
-import { warmLayout } from '../topology/elk';
+import type { Incident, RCA } from '../types';
 import {
   buildElements,
   chooseOverlay,
@@ -26,7 +25,7 @@ import {
   roles,
   type Overlay,
 } from '../topology/model';
-import { positionsFor } from '../topology/positions';
+import { loadTopology, receivedAt, topologyRequests } from '../topology/start';
 import { ServicePanel } from './ServicePanel';
 import '../topology/topology.css';
 
@@ -35,21 +34,6 @@ import '../topology/topology.css';
 // and React holds a suspended boundary's content back for 300 ms after it is ready.
 let graphModule: typeof import('../topology/Graph') | undefined;
 const loadGraph = () => import('../topology/Graph').then((m) => (graphModule = m));
-
-/** When each topology answer arrived (performance.now()), for the render time the graph reports. */
-const receivedAt = new WeakMap<Topology, number>();
-
-async function loadTopology(params: Record<string, string>, focus: string, depth: number, signal: AbortSignal): Promise<Topology> {
-  const [a] = await Promise.all([getJSON<Partial<Topology> | null>('/api/v1/topology', params, signal), loadGraph()]);
-  const t: Topology = { nodes: a?.nodes ?? [], edges: a?.edges ?? [] };
-  receivedAt.set(t, performance.now());
-  performance.mark('topology:data');
-  // The layout starts now, in its worker, while React draws the page; the graph picks it up.
-  // (A refresh with the same element set finds it done.)
-  const shown = restrict(t, focus !== '' ? neighbourhood(t, focus, depth) : null);
-  if (shown.nodes.length > 0) void positionsFor(buildElements(shown, null, 1));
-  return t;
-}
 
 export function TopologyPage() {
   const route = useRoute();
@@ -60,19 +44,15 @@ export function TopologyPage() {
   const focus = q.get('focus') ?? '';
   const depth = clampDepth(q.get('depth'));
   const search = q.get('q') ?? '';
-  const params = { start: toApi(resolved.start), end: toApi(resolved.end) };
+  const { params, incidents: incidentParams } = topologyRequests(resolved);
   const deps = [resolved.start, resolved.end, tick];
 
-  // The graph's code and the layout engine load while the data does (both calls are
-  // idempotent: only the first starts anything).
-  void loadGraph();
-  warmLayout();
-  const topo = useAsync((signal) => loadTopology(params, focus, depth, signal), deps);
+  const topo = useAsync((signal) => Promise.all([loadTopology(params, focus, depth, signal), loadGraph()]).then(([t]) => t), deps);
   const rca = useAsync((signal) => getJSON<RCA>('/api/v1/rca', params, signal), deps);
 
   // The detector's incidents win over the range's analysis (see chooseOverlay); a failed
   // incidents call (503 while the detector is off) leaves the analysis to speak.
-  const incidents = useAsync((signal) => getJSON<{ incidents: Incident[] | null }>('/api/v1/incidents', { ...params, limit: '100' }, signal), deps);
+  const incidents = useAsync((signal) => getJSON<{ incidents: Incident[] | null }>('/api/v1/incidents', incidentParams, signal), deps);
   const overlay = useMemo(() => chooseOverlay(rca.data, incidents.data?.incidents, resolved.end), [rca.data, incidents.data, resolved.end]);
   const role = useMemo(() => roles(overlay), [overlay]);
   const rangeMs = resolved.end - resolved.start;

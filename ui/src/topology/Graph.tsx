@@ -1,12 +1,12 @@
-// The topology graph: Cytoscape on a canvas, laid out by ELK (layered, left to right, callers
-// before callees) in a worker. A refresh that keeps the same nodes and edges only updates
-// their data (colours, widths, labels), so the picture does not move; a new element set is
-// laid out again and shown once its positions are known.
+// The topology graph: Cytoscape on a canvas, laid out left to right (callers before callees)
+// in a worker: by ELK up to bigGraph nodes, by dagre beyond (dagre.ts says why). A refresh
+// that keeps the same nodes and edges only updates their data (colours, widths, labels), so
+// the picture does not move; a new element set is laid out again and shown once its
+// positions are known.
 import cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { formatValue } from '../lib/format';
 import { formatDuration } from '../lib/time';
-import { warmLayout } from './elk';
 import { maxFitZoom, viewportFor } from './layout';
 import { formatRate, layoutKey, needsLayout, type EdgeData, type Elements, type NodeData } from './model';
 import { pageFont, positionsFor, type Laid } from './positions';
@@ -50,7 +50,6 @@ export function Graph({ elements, since, selected, dim, onOpen }: GraphProps) {
   const big = elements.edges.length > bigEdges;
 
   useEffect(() => {
-    warmLayout();
     const cy = cytoscape({
       container: box.current,
       minZoom: 0.05,

@@ -50,11 +50,6 @@ function getEngine(): Promise<Engine> {
   return engine;
 }
 
-/** warmLayout starts the engine early (while the page's data loads). */
-export function warmLayout(): void {
-  void getEngine();
-}
-
 /** layout runs ELK; a worker that dies is replaced by the in-page engine. */
 export async function layout(g: ElkNode): Promise<ElkNode> {
   const e = await getEngine();

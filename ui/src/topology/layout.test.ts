@@ -1,6 +1,7 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { describe, expect, it } from 'vitest';
 import type { Topology, TopologyNode } from '../types';
+import { dagreLayout } from './dagre';
 import { bigGraph, bodySize, centres, elkGraph, gridPositions, label, layoutOptions, routes, segmentHitsBox, segmentsFor, warmUpGraph } from './layout';
 import { buildElements, edgeWidth } from './model';
 import { edgeVar, healthVar, shapeOf, stylesheet } from './style';
@@ -146,27 +147,57 @@ describe('routes', () => {
 });
 
 describe('layoutOptions', () => {
-  it('is ELK layered, left to right, cheaper for big graphs', () => {
-    const small = layoutOptions(13);
-    expect(small['elk.algorithm']).toBe('layered');
-    expect(small['elk.direction']).toBe('RIGHT');
-    expect(small['elk.layered.nodePlacement.strategy']).toBe('BRANDES_KOEPF');
-    const big = layoutOptions(bigGraph + 1);
-    expect(big['elk.direction']).toBe('RIGHT');
-    expect(big['elk.layered.nodePlacement.strategy']).toBe('SIMPLE');
-    expect(big['elk.layered.layering.strategy']).toBe('LONGEST_PATH');
-    expect(Number(big['elk.layered.thoroughness'])).toBeLessThan(7);
+  it('is ELK layered, left to right, with straight-edge placement', () => {
+    const o = layoutOptions();
+    expect(o['elk.algorithm']).toBe('layered');
+    expect(o['elk.direction']).toBe('RIGHT');
+    expect(o['elk.layered.nodePlacement.strategy']).toBe('BRANDES_KOEPF');
   });
-  it('big-graph options still draw callers left of callees, and the warm-up graph lays out', async () => {
+  it('draws callers left of callees, and the warm-up graph lays out', async () => {
     const elk = new ELK();
     const warm = await elk.layout(warmUpGraph());
     expect(warm.children?.length).toBe(6);
-    const names = Array.from({ length: bigGraph + 10 }, (_, i) => `s${i}`);
+    const names = Array.from({ length: 30 }, (_, i) => `s${i}`);
     const edges = names.slice(1).map((s, i) => edge(names[Math.floor(i / 3)], s));
     const el = buildElements({ nodes: names.map((s) => node(s)), edges }, null, 1000);
     const pos = centres(el, await elk.layout(elkGraph(el, measure)));
     expect(pos.size).toBe(names.length);
     for (const e of edges) expect(pos.get(e.caller)!.x).toBeLessThan(pos.get(e.callee)!.x);
+  });
+});
+
+describe('dagreLayout (graphs over bigGraph nodes)', () => {
+  // Ten layers of 22 services, each calling two in the next layer, the last one four stores.
+  const names = Array.from({ length: 220 }, (_, i) => `svc-${i}`);
+  const stores = ['orders-db', 'users-db', 'cache', 'search'];
+  const edges = names.flatMap((s, i) => {
+    const layer = Math.floor(i / 22);
+    if (layer === 9) return [edge(s, stores[i % 4])];
+    return [edge(s, names[(layer + 1) * 22 + (i % 22)]), edge(s, names[(layer + 1) * 22 + ((i + 7) % 22)])];
+  });
+  const el = buildElements({ nodes: [...names.map((s) => node(s)), ...stores.map((s) => node(s, 'database'))], edges }, null, 1000);
+  const g = elkGraph(el, measure);
+  const laid = dagreLayout(g);
+
+  it('is big enough to go to dagre', () => {
+    expect(el.nodes.length).toBeGreaterThan(bigGraph);
+  });
+  it('draws callers left of callees', () => {
+    const pos = centres(el, laid);
+    expect(pos.size).toBe(el.nodes.length);
+    for (const e of edges) expect(pos.get(e.caller)!.x).toBeLessThan(pos.get(e.callee)!.x);
+  });
+  it('keeps the boxes apart and returns them in ELK\'s shape', () => {
+    const boxes = laid.children ?? [];
+    expect(boxes.map((b) => b.id)).toEqual((g.children ?? []).map((c) => c.id));
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i];
+        const b = boxes[j];
+        const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
+        if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
+      }
+    }
   });
 });
 

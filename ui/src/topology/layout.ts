@@ -27,36 +27,28 @@ export function bodySize(kind: string): Size {
 /** The label under a node: its font, the gap above it, and the widest it may be (ellipsis). */
 export const label = { size: 11, gap: 4, height: 14, maxWidth: 140 };
 
-/** Bigger graphs than this get the cheaper layout options. */
+/** Bigger graphs than this are laid out by dagre in the page (dagre.ts), smaller ones by ELK. */
 export const bigGraph = 80;
 
+/** Gaps between nodes in a layer and between layers, for either engine. */
+export const layoutSpacing = { node: 20, layer: 56 };
+
 /**
- * layoutOptions for ELK layered, callers left of callees. Small graphs get ELK's best (network
- * simplex layering, Brandes-Köpf placement: straight edges). Big ones get the cheapest stages
- * that still read well: longest-path layering (dependencies end up in the last column), simple
- * placement and one round of crossing minimisation. For 200 services that is about 3× faster
- * and half as tall (a tall drawing fitted to a wide screen is unreadable).
+ * layoutOptions for ELK layered, callers left of callees, ELK's best stages (network simplex
+ * layering, Brandes-Köpf placement: straight edges). Only graphs up to bigGraph nodes get here.
  */
-export function layoutOptions(nodes: number): LayoutOptions {
-  const base: LayoutOptions = {
+export function layoutOptions(): LayoutOptions {
+  return {
     'elk.algorithm': 'layered',
     'elk.direction': 'RIGHT',
-    'elk.spacing.nodeNode': '20',
-    'elk.layered.spacing.nodeNodeBetweenLayers': '56',
+    'elk.spacing.nodeNode': String(layoutSpacing.node),
+    'elk.layered.spacing.nodeNodeBetweenLayers': String(layoutSpacing.layer),
     'elk.layered.spacing.edgeNodeBetweenLayers': '16',
     'elk.spacing.componentComponent': '40',
     // Cytoscape draws its own edges: the cheapest routing is enough.
     'elk.edgeRouting': 'POLYLINE',
     'elk.randomSeed': '1',
-  };
-  if (nodes <= bigGraph) return { ...base, 'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF' };
-  return {
-    ...base,
-    'elk.layered.layering.strategy': 'LONGEST_PATH',
-    'elk.layered.nodePlacement.strategy': 'SIMPLE',
-    'elk.layered.thoroughness': '1',
-    'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
-    'elk.separateConnectedComponents': 'false',
+    'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
   };
 }
 
@@ -77,7 +69,7 @@ export function warmUpGraph(): ElkNode {
   ];
   return {
     id: 'root',
-    layoutOptions: layoutOptions(bigGraph + 1),
+    layoutOptions: layoutOptions(),
     children: ids.map((id) => ({ id, width: 44, height: 46 })),
     edges: pairs.map(([s, t], i) => ({ id: `e${i}`, sources: [s], targets: [t] })),
   };
@@ -95,7 +87,7 @@ export function elkGraph(el: Elements, measure: (text: string) => number): ElkNo
     return { id: `n${i}`, width: Math.max(b.w, lw), height: b.h + label.gap + label.height };
   });
   const edges = el.edges.map((e, i) => ({ id: `e${i}`, sources: [`n${index.get(e.data.source)}`], targets: [`n${index.get(e.data.target)}`] }));
-  return { id: 'root', layoutOptions: layoutOptions(el.nodes.length), children, edges };
+  return { id: 'root', layoutOptions: layoutOptions(), children, edges };
 }
 
 /** centres reads the node bodies' centres (Cytoscape positions) from ELK's answer. */

@@ -1,6 +1,7 @@
 // Node positions for an element set, computed once per set (layoutKey) and shared: the page
-// asks for them as soon as the topology arrives, so ELK works in its worker while React draws
-// the page and Cytoscape starts, and the graph then picks up the same answer.
+// asks for them as soon as the topology arrives, so the layout runs in its worker while React
+// draws the page and Cytoscape starts, and the graph then picks up the same answer.
+import { layoutBig } from './bigLayout';
 import { layout } from './elk';
 import { bigGraph, boundsOf, centres, elkGraph, gridPositions, label, routes, type Bounds, type Route } from './layout';
 import { layoutKey, type Elements } from './model';
@@ -43,7 +44,8 @@ export function positionsFor(el: Elements): Promise<Laid> {
     cache.set(key, hit);
     return hit;
   }
-  const p = layout(elkGraph(el, measureWith(pageFont()))).then(
+  const g = elkGraph(el, measureWith(pageFont()));
+  const p = (el.nodes.length > bigGraph ? layoutBig(g) : layout(g)).then(
     (laid): Laid => {
       const positions = centres(el, laid);
       return { positions, bounds: boundsOf(laid), routes: el.nodes.length <= bigGraph ? routes(el, laid, positions) : new Map(), failed: false };
