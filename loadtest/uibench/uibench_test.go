@@ -97,12 +97,12 @@ func TestConfigValidate(t *testing.T) {
 func TestReportMarksGoals(t *testing.T) {
 	var b strings.Builder
 	WriteReport(&b, []PageResult{
-		{Page: "topology", Elements: 204, RenderMS: []float64{700, 650, 1200}},
+		{Page: "topology", Elements: 204, RenderMS: []float64{700, 650, 1200}, WarmMS: []float64{400, 500, 450}},
 		{Page: "trace", Elements: 10000, RenderMS: []float64{900, 1000}},
 		{Page: "trace", Elements: 0}, // the browser reported nothing: a failed goal, not a panic
 	})
 	out := b.String()
-	require.Contains(t, out, "| topology | 204 | 3 | 700 | 1200 | < 1000 ✘ |")
-	require.Contains(t, out, "| trace | 10000 | 2 | 950 | 1000 | < 2000 ✔ |")
-	require.Contains(t, out, "| trace | 0 | 0 | n/a | n/a | < 2000 ✘ |")
+	require.Contains(t, out, "| topology | 204 | 3 | 700 | 1200 | < 1000 ✘ | 450 / 500 |")
+	require.Contains(t, out, "| trace | 10000 | 2 | 950 | 1000 | < 2000 ✔ | n/a / n/a |")
+	require.Contains(t, out, "| trace | 0 | 0 | n/a | n/a | < 2000 ✘ | n/a / n/a |")
 }
