@@ -96,7 +96,9 @@ try {
     assert.match(page.url(), new RegExp(`trace_id=${traceId}`));
     await page.locator('[data-testid="log-row"]').first().waitFor();
     await shot('logs-of-trace');
-    await page.goto(`${base}/logs?severity=error&from=now-15m`);
+    // Lines at least 10 s old: the simulator's logs can arrive before the spans of their trace
+    // (each SDK batches on its own), and the newest line's trace may not be stored yet.
+    await page.goto(`${base}/logs?severity=error&from=now-15m&to=now-10s`);
     await page.locator('[data-testid="log-row"]').first().waitFor();
     await shot('logs');
     const link = page.locator('[data-testid="log-trace-link"]').first();
