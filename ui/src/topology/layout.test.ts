@@ -1,7 +1,7 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { describe, expect, it } from 'vitest';
 import type { Topology, TopologyNode } from '../types';
-import { dagreLayout } from './dagre';
+import { components, dagreLayout } from './dagre';
 import { bigGraph, bodySize, centres, elkGraph, gridPositions, label, layoutOptions, routes, segmentHitsBox, segmentsFor, warmUpGraph } from './layout';
 import { buildElements, edgeWidth } from './model';
 import { edgeVar, healthVar, shapeOf, stylesheet } from './style';
@@ -194,6 +194,46 @@ describe('dagreLayout (graphs over bigGraph nodes)', () => {
       for (let j = i + 1; j < boxes.length; j++) {
         const a = boxes[i];
         const b = boxes[j];
+        const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
+        if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
+      }
+    }
+  });
+});
+
+describe('dagreLayout with parts not connected to each other', () => {
+  // A chain of 90 services, a separate pair, and 40 services that call nobody.
+  const chain = Array.from({ length: 90 }, (_, i) => `c${i}`);
+  const lonely = Array.from({ length: 40 }, (_, i) => `l${i}`);
+  const edges = [...chain.slice(1).map((s, i) => edge(chain[i], s)), edge('p0', 'p1')];
+  const el = buildElements({ nodes: [...chain, 'p0', 'p1', ...lonely].map((s) => node(s)), edges }, null, 1000);
+  const g = elkGraph(el, measure);
+  const laid = dagreLayout(g);
+  const boxes = new Map((laid.children ?? []).map((b) => [b.id, b]));
+  const box = (service: string) => boxes.get(g.children![el.nodes.findIndex((n) => n.data.id === service)].id)!;
+
+  it('finds the parts, biggest first', () => {
+    const parts = components(
+      (g.children ?? []).map((c) => ({ id: c.id, width: c.width!, height: c.height! })),
+      (g.edges ?? []).map((e) => [e.sources[0], e.targets[0]] as const),
+    );
+    expect(parts.map((p) => p.length)).toEqual([90, 2, ...lonely.map(() => 1)]);
+  });
+  it('keeps each part left to right and packs the services without calls in rows, not one column', () => {
+    for (const e of edges) expect(box(e.caller).x!).toBeLessThan(box(e.callee).x!);
+    const xs = new Set(lonely.map((s) => box(s).x));
+    expect(xs.size).toBeGreaterThan(5);
+    const heights = [...boxes.values()].map((b) => b.y! + b.height!);
+    const widths = [...boxes.values()].map((b) => b.x! + b.width!);
+    // The chain is one wide row; the rest fits under it rather than stretching the drawing down.
+    expect(Math.max(...heights)).toBeLessThan(Math.max(...widths));
+  });
+  it('never overlaps two boxes', () => {
+    const all = [...boxes.values()];
+    for (let i = 0; i < all.length; i++) {
+      for (let j = i + 1; j < all.length; j++) {
+        const a = all[i];
+        const b = all[j];
         const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
         if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
       }
