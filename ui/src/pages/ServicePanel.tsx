@@ -10,11 +10,12 @@ import { rateWindow } from '../hosts/model';
 import { formatValue } from '../lib/format';
 import { useAsync, useRefresh } from '../lib/hooks';
 import { queryInstant, queryRange } from '../lib/prom';
-import { formatDuration, step, type Resolved } from '../lib/time';
+import { step, type Resolved } from '../lib/time';
 import { href, keepShared } from '../lib/url';
 import type { TopologyNode } from '../types';
-import { formatRate, perSecond, type Role } from '../topology/model';
+import { perSecond, type Role } from '../topology/model';
 import { errorRows, redQueries, slowRows, type OperationRow } from '../topology/queries';
+import { RedStats } from '../topology/RedStats';
 
 const kindNames: Record<string, string> = { service: 'service', database: 'database', cache: 'cache', external: 'external API', messaging: 'messaging', uninstrumented: 'not instrumented' };
 
@@ -101,16 +102,14 @@ export function ServicePanel({
         {role === 'affected' && <span className="topo-role affected">affected {impact !== undefined ? formatValue(impact, 'ratio') : ''}</span>}
       </p>
       {node ? (
-        <dl className="panel-stats">
-          <dt>{instrumented ? 'requests' : 'calls'}</dt>
-          <dd>{formatRate(perSecond(node.requests, resolved.end - resolved.start))}</dd>
-          <dt>error rate</dt>
-          <dd>{formatValue(node.error_rate, 'ratio')}</dd>
-          <dt>p50 / p99</dt>
-          <dd>
-            {formatDuration(node.p50_ms)} / {formatDuration(node.p99_ms)}
-          </dd>
-        </dl>
+        <RedStats
+          className="panel-stats"
+          rateLabel={instrumented ? 'requests' : 'calls'}
+          rps={perSecond(node.requests, resolved.end - resolved.start)}
+          errorRate={node.error_rate}
+          p50={node.p50_ms}
+          p99={node.p99_ms}
+        />
       ) : (
         <p className="hint">{service} is not in the topology for this range.</p>
       )}

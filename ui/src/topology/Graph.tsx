@@ -6,10 +6,10 @@
 import cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { formatValue } from '../lib/format';
-import { formatDuration } from '../lib/time';
 import { maxFitZoom, viewportFor } from './layout';
-import { formatRate, layoutKey, needsLayout, type EdgeData, type Elements, type NodeData } from './model';
+import { layoutKey, needsLayout, type EdgeData, type Elements, type NodeData } from './model';
 import { pageFont, positionsFor, type Laid } from './positions';
+import { RedStats } from './RedStats';
 import { shapeOf, stylesheet } from './style';
 
 // Edge labels (rates) and curves help on a small graph; a big one is drawn plainer.
@@ -315,18 +315,10 @@ function Tooltip({ hover, width, height }: { hover: Hover; width: number; height
         {n.role !== '' && (
           <div className={`topo-role ${n.role}`}>{n.role === 'root-cause' ? 'root cause' : `affected (impact ${formatValue(n.impact, 'ratio')})`}</div>
         )}
-        <dl>
+        <RedStats rateLabel="requests" rps={n.rps} errorRate={n.errorRate} p50={n.p50} p99={n.p99}>
           <dt>health</dt>
           <dd className={`health-${n.health}`}>{n.health}</dd>
-          <dt>requests</dt>
-          <dd>{formatRate(n.rps)}</dd>
-          <dt>error rate</dt>
-          <dd>{formatValue(n.errorRate, 'ratio')}</dd>
-          <dt>p50 / p99</dt>
-          <dd>
-            {formatDuration(n.p50)} / {formatDuration(n.p99)}
-          </dd>
-        </dl>
+        </RedStats>
       </div>
     );
   }
@@ -335,16 +327,7 @@ function Tooltip({ hover, width, height }: { hover: Hover; width: number; height
     <div className="topo-tooltip" style={style} role="tooltip">
       <strong>{e.source}</strong> → <strong>{e.target}</strong>
       {e.onPath && <div className="topo-role root-cause">on the failure path</div>}
-      <dl>
-        <dt>calls</dt>
-        <dd>{formatRate(e.rps)}</dd>
-        <dt>error rate</dt>
-        <dd>{formatValue(e.errorRate, 'ratio')}</dd>
-        <dt>p50 / p99</dt>
-        <dd>
-          {formatDuration(e.p50)} / {formatDuration(e.p99)}
-        </dd>
-      </dl>
+      <RedStats rateLabel="calls" rps={e.rps} errorRate={e.errorRate} p50={e.p50} p99={e.p99} />
     </div>
   );
 }

@@ -6,7 +6,7 @@
 // of the page reads either.
 import { Graph, layout } from '@dagrejs/dagre';
 import type { ElkNode } from 'elkjs/lib/elk-api';
-import { layoutSpacing } from './layout';
+import { boundsOf, layoutSpacing } from './layout';
 
 type Box = { id: string; width: number; height: number };
 type Laid = { at: Map<string, { x: number; y: number }>; width: number; height: number };
@@ -72,26 +72,12 @@ function layOut(part: Box[], edges: readonly (readonly [string, string])[]): Lai
   for (const b of part) d.setNode(b.id, { width: b.width, height: b.height });
   for (const [a, b] of edges) if (ids.has(a) && ids.has(b)) d.setEdge(a, b);
   layout(d);
-  let x1 = Infinity;
-  let y1 = Infinity;
-  let x2 = -Infinity;
-  let y2 = -Infinity;
-  const at = new Map<string, { x: number; y: number }>();
-  for (const b of part) {
+  const boxes = part.map((b) => {
     const n = d.node(b.id);
-    const x = n.x - b.width / 2;
-    const y = n.y - b.height / 2;
-    at.set(b.id, { x, y });
-    x1 = Math.min(x1, x);
-    y1 = Math.min(y1, y);
-    x2 = Math.max(x2, x + b.width);
-    y2 = Math.max(y2, y + b.height);
-  }
-  for (const p of at.values()) {
-    p.x -= x1;
-    p.y -= y1;
-  }
-  return { at, width: x2 - x1, height: y2 - y1 };
+    return { ...b, x: n.x - b.width / 2, y: n.y - b.height / 2 };
+  });
+  const { x1, y1, x2, y2 } = boundsOf({ id: '', children: boxes });
+  return { at: new Map(boxes.map((b) => [b.id, { x: b.x - x1, y: b.y - y1 }])), width: x2 - x1, height: y2 - y1 };
 }
 
 /**

@@ -1,6 +1,7 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { describe, expect, it } from 'vitest';
 import type { Topology, TopologyNode } from '../types';
+import type { ElkNode } from 'elkjs/lib/elk-api';
 import { components, dagreLayout } from './dagre';
 import { bigGraph, bodySize, centres, elkGraph, gridPositions, label, layoutOptions, routes, segmentHitsBox, segmentsFor, warmUpGraph } from './layout';
 import { buildElements, edgeWidth } from './model';
@@ -166,6 +167,18 @@ describe('layoutOptions', () => {
   });
 });
 
+/** expectApart fails on the first two laid-out boxes that overlap. */
+function expectApart(boxes: ElkNode[]) {
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const b = boxes[j];
+      const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
+      if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
+    }
+  }
+}
+
 describe('dagreLayout (graphs over bigGraph nodes)', () => {
   // Ten layers of 22 services, each calling two in the next layer, the last one four stores.
   const names = Array.from({ length: 220 }, (_, i) => `svc-${i}`);
@@ -190,14 +203,7 @@ describe('dagreLayout (graphs over bigGraph nodes)', () => {
   it('keeps the boxes apart and returns them in ELK\'s shape', () => {
     const boxes = laid.children ?? [];
     expect(boxes.map((b) => b.id)).toEqual((g.children ?? []).map((c) => c.id));
-    for (let i = 0; i < boxes.length; i++) {
-      for (let j = i + 1; j < boxes.length; j++) {
-        const a = boxes[i];
-        const b = boxes[j];
-        const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
-        if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
-      }
-    }
+    expectApart(boxes);
   });
 });
 
@@ -229,15 +235,7 @@ describe('dagreLayout with parts not connected to each other', () => {
     expect(Math.max(...heights)).toBeLessThan(Math.max(...widths));
   });
   it('never overlaps two boxes', () => {
-    const all = [...boxes.values()];
-    for (let i = 0; i < all.length; i++) {
-      for (let j = i + 1; j < all.length; j++) {
-        const a = all[i];
-        const b = all[j];
-        const apart = a.x! + a.width! <= b.x! || b.x! + b.width! <= a.x! || a.y! + a.height! <= b.y! || b.y! + b.height! <= a.y!;
-        if (!apart) throw new Error(`${a.id} and ${b.id} overlap`);
-      }
-    }
+    expectApart([...boxes.values()]);
   });
 });
 
